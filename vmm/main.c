@@ -1,0 +1,563 @@
+/* airlock-vmm: boot a Linux guest under KVM, run one command in it and exit
+ * with that command's status. Reads the kernel and initrd, builds the VM,
+ * drops to a seccomp allowlist, then only waits for the guest to finish. */
+#include "vmm/arch/x86/boot.h"
+#include "vmm/arch/x86/layout.h"
+#include "vmm/arch/x86/loader.h"
+#include "vmm/arch/x86/regs.h"
+#include "vmm/bootargs.h"
+#include "vmm/devices.h"
+#include "vmm/kvm.h"
+#include "vmm/seccomp.h"
+#include "vmm/serial.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Exit statuses of our own (the guest command's status passes through). */
+#define EXIT_USAGE 2		/* bad option, bad kernel/initrd, KVM unusable */
+#define EXIT_VM_FAILED 125	/* the VM died before the command finished */
+
+#define MAX_IMAGE (512ull << 20)	/* a kernel or initrd larger than this is a mistake */
+#define MAX_MEM_MIB (1ull << 20)	/* 1 TiB */
+#define DEFAULT_MEM_MIB 256
+#define CONSOLE_IRQ 4		/* COM1: kernel console */
+#define CONSOLE_PORT 0x3f8
+#define STDIO_IRQ 3		/* COM2: the command's stdout and stderr */
+#define STDIO_PORT 0x2f8
+
+struct opts {
+	const char *kernel;
+	const char *initrd;
+	const char *extra_cmdline;
+	const char *console;	/* NULL: none, kept in memory for diagnostics */
+	unsigned int cpus;
+	uint64_t mem_mib;
+	enum x86_boot_mode boot;
+	bool boot_timing;
+	bool seccomp;
+	bool allow_pvm;
+	bool verbose;
+	int argc;		/* the guest command */
+	char **argv;
+};
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("airlock-vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: airlock-vmm --kernel PATH [options] [-- CMD [ARGS...]]\n"
+	      "\n"
+	      "Boot PATH (an ELF vmlinux or a bzImage) in a KVM microVM, run CMD in\n"
+	      "it through airlock-init, and exit with CMD's exit status.\n"
+	      "\n"
+	      "  --kernel PATH        guest kernel (required)\n"
+	      "  --initrd PATH        initramfs (cpio, optionally gzip-compressed)\n"
+	      "  --cmdline STR        extra kernel command-line parameters\n"
+	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
+	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
+	      "  --console WHERE      kernel console to none (default: kept in memory\n"
+	      "                       to quote a panic), stdout, stderr or a file path\n"
+	      "  --boot MODE          auto (default), pvh or linux64 (64-bit boot protocol)\n"
+	      "  --boot-timing        print boot milestones to stderr at the end\n"
+	      "  --no-seccomp         do not install seccomp filters (debugging only)\n"
+	      "  --allow-pvm          try even on a PVM /dev/kvm (very slow)\n"
+	      "  -v, --verbose        say what is being booted, and how\n"
+	      "  -h, --help           this text\n"
+	      "\n"
+	      "Exit status: CMD's status (128+N if killed by signal N); 2 for bad\n"
+	      "options, images or an unusable KVM; 125 if the VM failed (kernel panic,\n"
+	      "init failure, KVM error) before CMD finished.\n",
+	      f);
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out,
+		      const char **end)
+{
+	char *e;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno || e == s || v > max)
+		return -ERANGE;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+/* "256", "256M", "256MiB", "1G", "65536K": a whole number of MiB. */
+static int parse_mem_mib(const char *s, uint64_t *mib)
+{
+	unsigned long long v;
+	const char *e;
+	uint64_t shift_kib;
+
+	if (parse_uint(s, 1ull << 40, &v, &e))
+		return -EINVAL;
+	if (*e == '\0' || strcasecmp(e, "M") == 0 || strcasecmp(e, "MiB") == 0 ||
+	    strcasecmp(e, "MB") == 0)
+		shift_kib = 10;
+	else if (strcasecmp(e, "G") == 0 || strcasecmp(e, "GiB") == 0 ||
+		 strcasecmp(e, "GB") == 0)
+		shift_kib = 20;
+	else if (strcasecmp(e, "K") == 0 || strcasecmp(e, "KiB") == 0 ||
+		 strcasecmp(e, "KB") == 0)
+		shift_kib = 0;
+	else
+		return -EINVAL;
+	if (v > (MAX_MEM_MIB << 10) >> shift_kib)
+		return -ERANGE;
+	v <<= shift_kib;		/* now KiB */
+	if (v % 1024)
+		return -EINVAL;		/* not a whole MiB */
+	*mib = v / 1024;
+	return *mib == 0 ? -EINVAL : 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
+	       O_TIMING, O_NOSECCOMP, O_PVM };
+	static const struct option lo[] = {
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "boot", required_argument, NULL, O_BOOT },
+		{ "boot-timing", no_argument, NULL, O_TIMING },
+		{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
+		{ "allow-pvm", no_argument, NULL, O_PVM },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	unsigned long long v;
+	const char *end;
+	int c;
+
+	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB,
+			    .boot = X86_BOOT_AUTO, .seccomp = true };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case O_KERNEL:
+			o->kernel = optarg;
+			break;
+		case O_INITRD:
+			o->initrd = optarg;
+			break;
+		case O_CMDLINE:
+			o->extra_cmdline = optarg;
+			break;
+		case O_CPUS:
+			if (parse_uint(optarg, X86_MAX_VCPUS, &v, &end) || *end || v < 1) {
+				msg("--cpus '%s': expected a number from 1 to %d", optarg,
+				    X86_MAX_VCPUS);
+				return -EINVAL;
+			}
+			o->cpus = (unsigned int)v;
+			break;
+		case 'm':
+			if (parse_mem_mib(optarg, &o->mem_mib)) {
+				msg("--memory '%s': expected a size in MiB, or with a K, M "
+				    "or G suffix, from 1 MiB to 1 TiB", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_CONSOLE:
+			o->console = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case O_BOOT:
+			if (!strcmp(optarg, "auto"))
+				o->boot = X86_BOOT_AUTO;
+			else if (!strcmp(optarg, "pvh"))
+				o->boot = X86_BOOT_PVH;
+			else if (!strcmp(optarg, "linux64"))
+				o->boot = X86_BOOT_LINUX64;
+			else {
+				msg("--boot '%s': expected auto, pvh or linux64", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_TIMING:
+			o->boot_timing = true;
+			break;
+		case O_NOSECCOMP:
+			o->seccomp = false;
+			break;
+		case O_PVM:
+			o->allow_pvm = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			msg("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				msg("unknown option '-%c' (see --help)", optopt);
+			else
+				msg("unknown option '%s' (see --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+		msg("unexpected argument '%s': put the guest command after '--'",
+		    argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->kernel) {
+		msg("no kernel given: --kernel PATH is required (see --help)");
+		return -EINVAL;
+	}
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	return 0;
+}
+
+/* Read a whole regular file. Returns 0 or -errno with *why set. */
+static int read_file(const char *path, uint8_t **buf, size_t *len,
+		     const char **why)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	*buf = NULL;
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		*why = strerror(errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		*why = "not a regular file";
+	} else if (st.st_size == 0) {
+		r = -EINVAL;
+		*why = "the file is empty";
+	} else if ((uint64_t)st.st_size > MAX_IMAGE) {
+		r = -EFBIG;
+		*why = "larger than 512 MiB: surely not a kernel or initrd";
+	} else if (!(*buf = malloc((size_t)st.st_size))) {
+		r = -ENOMEM;
+		*why = "out of memory";
+	}
+	while (r == 0 && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			*why = n < 0 ? strerror(errno) : "file shrank while reading";
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (r) {
+		free(*buf);
+		*buf = NULL;
+		return r;
+	}
+	*len = got;
+	return 0;
+}
+
+static int open_console(const char *where)
+{
+	if (!where)
+		return -1;
+	if (!strcmp(where, "stdout"))
+		return STDOUT_FILENO;
+	if (!strcmp(where, "stderr"))
+		return STDERR_FILENO;
+	return open(where, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
+static int irq_line(void *vm, uint32_t irq, int level)
+{
+	return vm_irq_line(vm, irq, level);
+}
+
+static int setup_devices(struct vm *vm, struct serial *con, struct serial *out,
+			 int con_fd, char *ring)
+{
+	int r;
+
+	serial_init(con, CONSOLE_IRQ, irq_line, vm, con_fd, ring);
+	serial_init(out, STDIO_IRQ, irq_line, vm, STDOUT_FILENO,
+		    NULL);
+	if ((r = io_bus_add(&vm->pio, CONSOLE_PORT, SERIAL_PORTS, serial_io, con)) ||
+	    (r = io_bus_add(&vm->pio, STDIO_PORT, SERIAL_PORTS, serial_io, out)) ||
+	    (r = i8042_init(vm)) || (r = pvport_init(vm)))
+		return r;
+	return 0;
+}
+
+static double ms(const struct vm *vm, uint64_t t)
+{
+	return t ? (double)(t - atomic_load(&vm->t.start)) / 1e6 : -1.0;
+}
+
+static void print_timing(struct vm *vm)
+{
+	struct rusage ru;
+	char line[320];
+	int n;
+
+	getrusage(RUSAGE_SELF, &ru);
+	/* One line, key=value, for people and for tests/bench. -1: never reached. */
+	n = snprintf(line, sizeof(line),
+		     "airlock-vmm: boot-timing first_instruction_ms=%.1f init_ms=%.1f "
+		     "command_ms=%.1f exit_ms=%.1f end_ms=%.1f peak_rss_kib=%ld\n",
+		     ms(vm, vm->t.first_run), ms(vm, vm->t.init), ms(vm, vm->t.cmd),
+		     ms(vm, vm->t.exit), ms(vm, vm->t.end), ru.ru_maxrss);
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* stderr is gone; nothing to report to */
+	}
+}
+
+/* Why the VM ended without an exit status, for the user. */
+static void explain_failure(struct vm *vm, struct serial *con)
+{
+	static char tail[SERIAL_RING + 1];
+	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
+	int init_err = atomic_load(&vm->init_errno);
+	const char *p;
+
+	serial_ring_read(con, tail, sizeof(tail));
+	p = strstr(tail, "Kernel panic - not syncing: ");
+	if (end == VM_END_ERROR) {
+		msg("the VM failed: %s", vm->error);
+	} else if (p) {
+		size_t len = strcspn(p, "\r\n");
+
+		msg("the guest kernel panicked: %.*s", (int)len, p);
+	} else if (init_err) {
+		msg("airlock-init could not run the command: %s (see --console=stderr)",
+		    strerrordesc_np(init_err));
+	} else {
+		msg("the guest %s before the command finished (no exit status reported); "
+		    "rerun with --console=stderr to see the kernel log",
+		    end == VM_END_RESET ? "reset" : end == VM_END_CRASH ? "crashed" :
+		    "shut down");
+	}
+}
+
+static int wait_for_end(struct vm *vm, int sfd)
+{
+	struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { vm->end_efd, POLLIN, 0 } };
+	int sig = 0;
+
+	while (atomic_load(&vm->end) == VM_RUNNING) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				sig = (int)si.ssi_signo;
+				vm_request_end(vm, VM_END_SIGNAL);
+			}
+		}
+	}
+	return sig;
+}
+
+int main(int argc, char **argv)
+{
+	static char cmdline[X86_CMDLINE_MAX], con_ring[SERIAL_RING], err[512];
+	struct opts o;
+	struct vm vm;
+	struct serial con, out;
+	struct x86_kernel k;
+	struct x86_boot_entry entry;
+	uint8_t *kimg = NULL, *initrd = NULL;
+	size_t klen = 0, ilen = 0;
+	const char *why = NULL;
+	sigset_t sigs;
+	int kvm_fd = -1, con_fd = -1, sfd = -1, sig, status, rc = EXIT_USAGE, r;
+	uint64_t t0 = vm_now();
+
+	/* Nothing inherited leaks into a process that runs guest code. */
+	close_range(3, ~0u, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (parse_opts(argc, argv, &o))
+		return EXIT_USAGE;
+
+	if (read_file(o.kernel, &kimg, &klen, &why)) {
+		msg("cannot read kernel '%s': %s", o.kernel, why);
+		goto out;
+	}
+	if ((r = x86_kernel_parse(kimg, klen, &k, &why))) {
+		msg("kernel '%s': %s", o.kernel, why);
+		goto out;
+	}
+	if (o.initrd && read_file(o.initrd, &initrd, &ilen, &why)) {
+		msg("cannot read initrd '%s': %s", o.initrd, why);
+		goto out;
+	}
+	if (o.mem_mib << 20 < x86_min_mem(&k, ilen)) {
+		msg("--memory %llu MiB is too small for this kernel and initrd: give "
+		    "at least %llu MiB",
+		    (unsigned long long)o.mem_mib,
+		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
+		goto out;
+	}
+	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
+			   o.argv, o.extra_cmdline) < 0 ||
+	    strlen(cmdline) > k.cmdline_max) {
+		msg("the kernel command line would be longer than the %u bytes this "
+		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
+		goto out;
+	}
+	if (o.console && (con_fd = open_console(o.console)) < 0) {
+		msg("cannot open console file '%s': %s", o.console, strerror(errno));
+		goto out;
+	}
+
+	kvm_fd = kvm_open_checked("/sys/module", o.allow_pvm, err, sizeof(err));
+	if (kvm_fd < 0) {
+		msg("%s", err);
+		goto out;
+	}
+	if (vm_create(&vm, kvm_fd, o.mem_mib << 20, o.cpus, err, sizeof(err))) {
+		msg("%s", err);
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
+	atomic_store(&vm.t.start, t0);
+	vm.seccomp = o.seccomp;
+	vm.verbose = o.verbose;
+
+	struct x86_boot_cfg cfg = {
+		.mem_size = o.mem_mib << 20,
+		.nr_vcpus = o.cpus,
+		.cmdline = cmdline,
+		.initrd = initrd,
+		.initrd_size = ilen,
+		.mode = o.boot,
+	};
+	if (x86_boot_setup(&vm.mem, &k, kimg, klen, &cfg, &entry, &why)) {
+		msg("cannot boot '%s': %s", o.kernel, why);
+		goto out_vm;
+	}
+	free(kimg);
+	free(initrd);
+	kimg = initrd = NULL;
+	if (o.verbose)
+		msg("booting %s (%s entry at 0x%llx) with %u vCPU(s), %llu MiB: %s",
+		    o.kernel, entry.mode == X86_BOOT_PVH ? "PVH" : "64-bit",
+		    (unsigned long long)entry.rip, o.cpus,
+		    (unsigned long long)o.mem_mib, cmdline);
+
+	if ((r = setup_devices(&vm, &con, &out, con_fd, con_ring))) {
+		msg("cannot set up devices: %s", strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
+	for (unsigned int i = 0; i < o.cpus; i++) {
+		const char *what;
+
+		r = x86_vcpu_init(vm.vcpus[i].fd, i, o.cpus, vm.cpuid, vm.tsc_deadline,
+				  i == 0 ? &entry : NULL, &what);
+		if (r) {
+			msg("cannot set up vCPU %u: %s failed: %s", i, what, strerror(-r));
+			rc = EXIT_VM_FAILED;
+			goto out_vm;
+		}
+	}
+
+	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the main loop; the
+	 * vCPU threads inherit the mask and never see them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0 || (o.seccomp && seccomp_install_reporter())) {
+		msg("cannot set up signal handling: %s", strerror(errno));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
+	fflush(NULL);
+	if (vm_start_vcpus(&vm, err, sizeof(err))) {
+		msg("%s", err);
+		rc = EXIT_VM_FAILED;
+		goto out_stop;
+	}
+	if (o.seccomp && seccomp_install_main(err, sizeof(err))) {
+		msg("%s", err);
+		rc = EXIT_VM_FAILED;
+		goto out_stop;
+	}
+
+	sig = wait_for_end(&vm, sfd);
+	vm_stop_vcpus(&vm);
+	status = atomic_load(&vm.exit_status);
+	if (o.boot_timing)
+		print_timing(&vm);
+	if (status >= 0) {
+		rc = status;
+	} else if (sig) {
+		msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
+		rc = 128 + sig;
+	} else {
+		explain_failure(&vm, &con);
+		rc = EXIT_VM_FAILED;
+	}
+	goto out_vm;
+
+out_stop:
+	vm_stop_vcpus(&vm);
+out_vm:
+	vm_destroy(&vm);
+out:
+	if (kvm_fd >= 0)
+		close(kvm_fd);
+	free(kimg);
+	free(initrd);
+	return rc;
+}

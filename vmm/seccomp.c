@@ -1,0 +1,129 @@
+/* Seccomp allowlists: see seccomp.h. Anything not listed traps; the SIGSYS
+ * handler names the call and ends the process, so a missing rule shows up
+ * as a clear message instead of a mystery kill. Every rule says why. */
+#include "vmm/seccomp.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_SECCOMP 125
+
+struct rule {
+	int nr;
+	const char *why;
+};
+
+static void sigsys_handler(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96];
+	int n;
+
+	(void)sig;
+	(void)uc;
+	n = snprintf(msg, sizeof(msg),
+		     "airlock-vmm: seccomp: forbidden system call %d; stopping\n",
+		     si->si_syscall);
+	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0) {
+		/* nowhere left to report to */
+	}
+	_exit(EXIT_SECCOMP);
+}
+
+int seccomp_install_reporter(void)
+{
+	struct sigaction sa = { .sa_sigaction = sigsys_handler,
+				.sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGSYS, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Calls every thread of ours may make. */
+static const struct rule common[] = {
+	{ SCMP_SYS(write), "console, command output, eventfd wake-up, messages" },
+	{ SCMP_SYS(futex), "device locks and pthread_join" },
+	{ SCMP_SYS(rt_sigreturn), "return from the vCPU kick and SIGSYS handlers" },
+	{ SCMP_SYS(rt_sigprocmask), "glibc blocks signals around thread exit" },
+	{ SCMP_SYS(clock_gettime), "boot timing, when the vDSO is unavailable" },
+	{ SCMP_SYS(madvise), "glibc releases a finished thread's stack" },
+	{ SCMP_SYS(munmap), "freeing thread stacks and memory at exit" },
+	{ SCMP_SYS(exit), "a thread ends" },
+	{ SCMP_SYS(exit_group), "the process ends (also from the SIGSYS handler)" },
+	{ SCMP_SYS(restart_syscall), "a wait interrupted by a signal resumes" },
+};
+
+static const struct rule main_only[] = {
+	{ SCMP_SYS(ppoll), "the main loop waits for the VM end or a signal" },
+	{ SCMP_SYS(poll), "the same, where glibc uses poll" },
+	{ SCMP_SYS(read), "draining the signalfd and the end eventfd" },
+	{ SCMP_SYS(getpid), "pthread_kill of a vCPU thread" },
+	{ SCMP_SYS(gettid), "pthread_kill of a vCPU thread" },
+	{ SCMP_SYS(tgkill), "kick a vCPU thread out of KVM_RUN" },
+	{ SCMP_SYS(close), "releasing fds at exit" },
+	{ SCMP_SYS(getrusage), "peak memory for --boot-timing" },
+};
+
+static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
+
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int load(scmp_filter_ctx ctx, int r, const char *who, char *err,
+		size_t errlen)
+{
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		snprintf(err, errlen, "cannot install the %s seccomp filter: %s", who,
+			 strerror(-r));
+	return r;
+}
+
+int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int r;
+
+	if (!ctx) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -ENOMEM;
+	}
+	r = add_rules(ctx, common, sizeof(common) / sizeof(common[0]));
+	/* Run the guest: on the vCPU's own fd, whichever it is. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, KVM_RUN));
+	/* Serial and other legacy devices raise ISA interrupts, on the VM fd. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm_fd),
+				     SCMP_A1(SCMP_CMP_EQ, KVM_IRQ_LINE));
+	return load(ctx, r, "vCPU", err, errlen);
+}
+
+int seccomp_install_main(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int r;
+
+	if (!ctx) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -ENOMEM;
+	}
+	r = add_rules(ctx, common, sizeof(common) / sizeof(common[0]));
+	if (r == 0)
+		r = add_rules(ctx, main_only, sizeof(main_only) / sizeof(main_only[0]));
+	return load(ctx, r, "main", err, errlen);
+}

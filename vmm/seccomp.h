@@ -1,0 +1,18 @@
+/* The VMM's system-call allowlists (libseccomp), one per kind of thread,
+ * installed after setup so that a guest that takes over a device or vCPU
+ * thread can do little more than what that thread already does. */
+#ifndef AIRLOCK_VMM_SECCOMP_H
+#define AIRLOCK_VMM_SECCOMP_H
+
+#include <stddef.h>
+
+/* Install the SIGSYS reporter: a forbidden call is named, then we exit. */
+int seccomp_install_reporter(void);
+
+/* For a vCPU thread: KVM_RUN, interrupt lines on vm_fd, output writes. */
+int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen);
+
+/* For the main thread once the vCPUs run: wait, stop them, report, exit. */
+int seccomp_install_main(char *err, size_t errlen);
+
+#endif

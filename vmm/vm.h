@@ -1,0 +1,88 @@
+/* One virtual machine: the KVM fds, guest memory, vCPU threads, the port
+ * I/O bus and what the guest has reported. Owned by the VMM process; the
+ * vCPU threads and the main loop share it through the fields marked. */
+#ifndef AIRLOCK_VMM_VM_H
+#define AIRLOCK_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/io.h"
+#include "vmm/mem.h"
+
+struct kvm_run;
+struct kvm_cpuid2;
+
+/* Why the VM stopped running. */
+enum vm_end {
+	VM_RUNNING = 0,
+	VM_END_RESET,		/* guest asked for a reset (reboot=k) */
+	VM_END_SHUTDOWN,	/* triple fault, or a system-event shutdown */
+	VM_END_CRASH,		/* KVM reports a guest crash event */
+	VM_END_SIGNAL,		/* the host asked us to stop */
+	VM_END_ERROR,		/* KVM could not go on: see vm->error */
+};
+
+/* Milestones, nanoseconds on CLOCK_MONOTONIC (0 = not reached). */
+struct vm_times {
+	_Atomic uint64_t start, first_run, init, cmd, exit, end;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	int end_efd;			/* eventfd: a vCPU ended the VM */
+	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
+	struct guest_mem mem;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	bool tsc_deadline;
+	bool seccomp;
+	bool verbose;
+	struct io_bus pio;
+
+	/* Written by vCPU threads, read by the main loop. */
+	_Atomic int end;		/* enum vm_end; first writer wins */
+	_Atomic int exit_status;	/* -1 until the guest reports one */
+	_Atomic int init_errno;		/* > 0 if airlock-init reported failure */
+	_Atomic int stop;		/* main asks vCPU threads to leave */
+	char error[256];		/* VM_END_ERROR: what went wrong */
+	struct vm_times t;
+};
+
+uint64_t vm_now(void);
+
+/* Create the VM, its irqchip and PIT, mem_size bytes of RAM and nr_vcpus
+ * vCPUs (not yet configured or running). On error err says what failed;
+ * call vm_destroy() either way. */
+int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size,
+	      unsigned int nr_vcpus, char *err, size_t errlen);
+
+/* One thread per vCPU, each installing its seccomp filter first. */
+int vm_start_vcpus(struct vm *vm, char *err, size_t errlen);
+
+/* Make every vCPU thread leave KVM_RUN and join it. */
+void vm_stop_vcpus(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Record why the VM ends (first call wins) and wake the main loop.
+ * Async-signal-safe, callable from any thread. */
+void vm_request_end(struct vm *vm, enum vm_end why);
+
+/* Raise or lower an ISA interrupt line of the in-kernel irqchip. */
+int vm_irq_line(struct vm *vm, uint32_t irq, int level);
+
+#endif
