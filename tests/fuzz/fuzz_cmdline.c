@@ -11,13 +11,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Decode into an exactly sized heap buffer, so ASan sees a write one past
+ * it; odd sizes shave one byte off to reach the E2BIG paths too. */
+static void decode(const char *tok, size_t len, size_t shave)
+{
+	char *argv[MAX_ARGS + 1];
+	size_t bufsize = len + 1 - (len ? shave : 0);
+	char *buf = malloc(bufsize);
+	int argc;
+
+	if (!buf)
+		return;
+	argc = cmdline_decode_argv(tok, len, buf, bufsize, argv, MAX_ARGS);
+	if (argc == 0 || argc > MAX_ARGS)
+		abort();
+	if (argc > 0 && argv[argc] != NULL)
+		abort();
+	for (int i = 0; i < argc; i++)
+		if (argv[i] < buf || argv[i] + strlen(argv[i]) >= buf + bufsize)
+			abort();
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *cmdline, *buf;
-	char *argv[MAX_ARGS + 1];
 	const char *tok;
-	size_t len, bufsize;
-	int argc;
+	char *cmdline;
+	size_t len;
 
 	/* /proc/cmdline is a C string: cut at the first NUL like init does. */
 	cmdline = malloc(size + 1);
@@ -30,25 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tok) {
 		if (tok < cmdline || tok + len > cmdline + strlen(cmdline))
 			abort();
-		/* Exactly-sized buffer: ASan catches a write one past it. The
-		 * size is varied by the first byte to reach the E2BIG paths. */
-		bufsize = size ? len + 1 - (len ? data[0] % 2 : 0) : len + 1;
-		buf = malloc(bufsize);
-		if (buf) {
-			argc = cmdline_decode_argv(tok, len, buf, bufsize, argv,
-						   MAX_ARGS);
-			if (argc > MAX_ARGS || argc == 0)
-				abort();
-			if (argc > 0) {
-				if (argv[argc] != NULL)
-					abort();
-				for (int i = 0; i < argc; i++)
-					if (argv[i] < buf || argv[i] >= buf + bufsize ||
-					    argv[i] + strlen(argv[i]) >= buf + bufsize)
-						abort();
-			}
-			free(buf);
-		}
+		decode(tok, len, size % 2);
 	}
 	free(cmdline);
 	return 0;

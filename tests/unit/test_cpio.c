@@ -29,7 +29,7 @@ static bool parse_rec(const unsigned char *buf, size_t len, size_t *off,
 			       &r->namesize, &r->check };
 	size_t p = *off;
 
-	if (p % 4 || len - p < 110 || memcmp(buf + p, "070701", 6))
+	if (p % 4 || len - p < 110 || memcmp(buf + p, "070701", 6) != 0)
 		return false;
 	for (size_t i = 0; i < 13; i++) {
 		char hex[9], *end;

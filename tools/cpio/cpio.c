@@ -125,7 +125,7 @@ void cpio_writer_free(struct cpio_writer *w)
 	free(w);
 }
 
-/* Feed len bytes through the compressor (if any) to the sink. flush is
+/* Feed len bytes through the compressor to the sink. flush is
  * Z_NO_FLUSH or Z_FINISH. */
 static int deflate_out(struct cpio_writer *w, const void *buf, size_t len,
 		       int flush)
@@ -137,7 +137,6 @@ static int deflate_out(struct cpio_writer *w, const void *buf, size_t len,
 	w->zs.avail_in = (uInt)len;
 	do {
 		size_t have;
-		int ret;
 
 		w->zs.next_out = w->zbuf;
 		w->zs.avail_out = sizeof(w->zbuf);
@@ -146,7 +145,8 @@ static int deflate_out(struct cpio_writer *w, const void *buf, size_t len,
 			return -EIO;
 		have = sizeof(w->zbuf) - w->zs.avail_out;
 		if (have > 0) {
-			ret = w->fn(w->ctx, w->zbuf, have);
+			int ret = w->fn(w->ctx, w->zbuf, have);
+
 			if (ret < 0)
 				return ret;
 		}

@@ -160,7 +160,7 @@ static int add_entry(struct mkcpio *m, struct cpio_writer *w, char **f,
 		ret = parse_attrs(m, f + 2, &mode, &uid, &gid);
 		if (ret < 0)
 			break;
-		if (strcmp(f[5], "c") && strcmp(f[5], "b")) {
+		if (strcmp(f[5], "c") != 0 && strcmp(f[5], "b") != 0) {
 			line_error(m, "bad node type '%s' (c or b)", f[5]);
 			return -EINVAL;
 		}
