@@ -1,0 +1,106 @@
+/* airlock-init's main(): mount the basics, read the command from the kernel
+ * command line, run it with clean stdio, and end the VM with its status.
+ * The VMM learns how things went through the PV port (proto/pvport.h). */
+#include "guest/init.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/reboot.h>
+#include <termios.h>
+#include <unistd.h>
+
+void init_log(const struct init_ctx *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n = (int)strlen("airlock-init: "), k;
+
+	memcpy(msg, "airlock-init: ", (size_t)n);
+	va_start(ap, fmt);
+	k = vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	/* vsnprintf returns the untruncated length: keep the '\n' slot. */
+	n += k < 0 ? 0 : k;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	/* One write, so a message is not interleaved with the command's. */
+	if (write(ctx->con >= 0 ? ctx->con : 2, msg, (size_t)n) < 0) {
+		/* Nowhere left to complain to. */
+	}
+}
+
+void init_report(const struct init_ctx *ctx, enum pvport_event ev,
+		 uint32_t arg)
+{
+	if (ctx->pvport)
+		outl(pvport_encode(ev, arg), PVPORT_BASE);
+}
+
+void init_end_vm(struct init_ctx *ctx)
+{
+	sync();
+	/* The kernel runs with reboot=k; the VMM takes the reset as the end
+	 * of the VM. Power-off is no better: without ACPI it only halts. */
+	reboot(RB_AUTOBOOT);
+	init_log(ctx, "reboot failed: %s; halting here", strerror(errno));
+	/* A PID 1 that returns panics the kernel; wait instead. */
+	for (;;)
+		pause();
+}
+
+void init_fail(struct init_ctx *ctx, int err)
+{
+	init_report(ctx, PVPORT_EV_INIT_FAILED, (uint32_t)err);
+	init_end_vm(ctx);
+}
+
+int main(int argc, char **argv)
+{
+	static char buf[INIT_CMDLINE_MAX];
+	static char *cmd[INIT_MAX_ARGS + 1];
+	struct init_ctx ctx = { .con = -1, .null = -1, .out = -1 };
+	int ioperm_errno = 0, status;
+
+	/* Run on a host by mistake, this would mount over /dev and reboot. */
+	if (getpid() != 1) {
+		fprintf(stderr, "airlock-init: must run as PID 1 of a guest\n");
+		return 1;
+	}
+
+	/* First, so the VMM can time the boot up to here. */
+	if (ioperm(PVPORT_BASE, PVPORT_SIZE, 1) == 0)
+		ctx.pvport = true;
+	else
+		ioperm_errno = errno;
+	init_report(&ctx, PVPORT_EV_INIT_REACHED, 0);
+
+	init_mount_dev(&ctx);
+	init_console_open(&ctx);
+	if (ioperm_errno)
+		init_log(&ctx, "no access to the status port 0x%x (ioperm: %s); "
+			 "running without reports to the VMM", PVPORT_BASE,
+			 strerror(ioperm_errno));
+	init_mount_rest(&ctx);
+	init_system_setup(&ctx);
+
+	if (init_command_read(&ctx, buf, sizeof(buf), cmd, INIT_MAX_ARGS) < 0)
+		init_fail(&ctx, EINVAL);
+	status = init_stdio_open(&ctx);
+	if (status < 0)
+		init_fail(&ctx, -status);
+
+	status = init_command_run(&ctx, cmd);
+	if (status < 0)
+		init_fail(&ctx, -status);
+
+	/* All of the command's output must have left the guest before the
+	 * VMM hears the status and tears the VM down. */
+	if (tcdrain(ctx.out) < 0)
+		init_log(&ctx, "tcdrain %s: %s", ctx.out_name, strerror(errno));
+	init_report(&ctx, PVPORT_EV_EXIT_STATUS, (uint32_t)status);
+	init_end_vm(&ctx);
+}
