@@ -69,17 +69,18 @@ static int set_msrs(int fd)
 		{ MSR_MTRR_DEF_TYPE, (1u << 11) | 6 },	/* MTRRs on, default write-back */
 	};
 	enum { N = sizeof(init) / sizeof(init[0]) };
-	struct {
+	/* struct kvm_msrs ends in a flexible array: room for N behind it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[N];
+		uint8_t raw[sizeof(struct kvm_msrs) + N * sizeof(struct kvm_msr_entry)];
 	} m;
 	int r;
 
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = N;
 	for (unsigned int i = 0; i < N; i++) {
-		m.e[i].index = init[i].index;
-		m.e[i].data = init[i].data;
+		m.hdr.entries[i].index = init[i].index;
+		m.hdr.entries[i].data = init[i].data;
 	}
 	r = ioctl(fd, KVM_SET_MSRS, &m);
 	if (r < 0)
