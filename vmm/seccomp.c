@@ -13,6 +13,11 @@
 
 #define EXIT_SECCOMP 125
 
+/* SCMP_A0()/SCMP_A1() leave datum_b to the compiler; spell it out. */
+#define ARG_EQ(n, v) \
+	((struct scmp_arg_cmp){ .arg = (n), .op = SCMP_CMP_EQ, \
+				.datum_a = (scmp_datum_t)(v), .datum_b = 0 })
+
 struct rule {
 	int nr;
 	const char *why;
@@ -104,12 +109,12 @@ int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen)
 	/* Run the guest: on the vCPU's own fd, whichever it is. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, KVM_RUN));
+				     ARG_EQ(1, KVM_RUN));
 	/* Serial and other legacy devices raise ISA interrupts, on the VM fd. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm_fd),
-				     SCMP_A1(SCMP_CMP_EQ, KVM_IRQ_LINE));
+				     ARG_EQ(0, vm_fd),
+				     ARG_EQ(1, KVM_IRQ_LINE));
 	return load(ctx, r, "vCPU", err, errlen);
 }
 
