@@ -7,6 +7,7 @@
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,13 @@
 #define ARG_EQ(n, v) \
 	((struct scmp_arg_cmp){ .arg = (n), .op = SCMP_CMP_EQ, \
 				.datum_a = (scmp_datum_t)(v), .datum_b = 0 })
+
+/* An int argument: compare the low 32 bits only, whatever the caller left
+ * in the upper half of the register. */
+#define ARG_EQ32(n, v) \
+	((struct scmp_arg_cmp){ .arg = (n), .op = SCMP_CMP_MASKED_EQ, \
+				.datum_a = 0xffffffffu, \
+				.datum_b = (scmp_datum_t)(uint32_t)(v) })
 
 struct rule {
 	int nr;
@@ -113,7 +121,7 @@ int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen)
 	/* Serial and other legacy devices raise ISA interrupts, on the VM fd. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				     ARG_EQ(0, vm_fd),
+				     ARG_EQ32(0, vm_fd),
 				     ARG_EQ(1, KVM_IRQ_LINE));
 	return load(ctx, r, "vCPU", err, errlen);
 }
