@@ -184,7 +184,7 @@ static int parse_bzimage(const uint8_t *img, size_t size, struct x86_kernel *k,
 	end = (k->hdr.pref_address > X86_BZIMAGE_LOAD ? k->hdr.pref_address
 						       : X86_BZIMAGE_LOAD) +
 	      k->hdr.init_size;
-	if (end > X86_MMIO_GAP_START)
+	if (end < k->hdr.init_size || end > X86_MMIO_GAP_START)	/* wrapped, or too high */
 		return fail(why, "bzImage needs more than 3 GiB to unpack", -EINVAL);
 	if (end > k->load_end)
 		k->load_end = end;
