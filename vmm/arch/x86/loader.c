@@ -11,6 +11,7 @@
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define BZ_HDR_OFFSET 0x1f1
 #define BZ_MIN_VERSION 0x020c	/* 2.12: xloadflags, hence XLF_KERNEL_64 */
+#define BZ_ENTRY64 0x200	/* 64-bit entry, from the protected-mode code's start */
 
 /* Is [off, off + len) inside a buffer of size bytes? */
 static int in_file(uint64_t off, uint64_t len, size_t size)
@@ -172,6 +173,9 @@ static int parse_bzimage(const uint8_t *img, size_t size, struct x86_kernel *k,
 	if (setup_size >= size)
 		return fail(why, "bzImage is truncated (no protected-mode code)",
 			    -EINVAL);
+	if (size - setup_size <= BZ_ENTRY64)
+		return fail(why, "bzImage is truncated before its 64-bit entry point",
+			    -EINVAL);
 	if (k->hdr.init_size == 0)
 		return fail(why, "bzImage does not say how much memory it needs",
 			    -EINVAL);
@@ -188,7 +192,7 @@ static int parse_bzimage(const uint8_t *img, size_t size, struct x86_kernel *k,
 		return fail(why, "bzImage needs more than 3 GiB to unpack", -EINVAL);
 	if (end > k->load_end)
 		k->load_end = end;
-	k->entry64 = X86_BZIMAGE_LOAD + 0x200;
+	k->entry64 = X86_BZIMAGE_LOAD + BZ_ENTRY64;
 	k->cmdline_max = k->hdr.cmdline_size;
 	if (k->cmdline_max == 0 || k->cmdline_max > X86_CMDLINE_MAX - 1)
 		k->cmdline_max = X86_CMDLINE_MAX - 1;
