@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -66,6 +67,13 @@ static void msg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* --verbose: how long setup took so far, per step. */
+static void phase(const struct opts *o, uint64_t t0, const char *what)
+{
+	if (o->verbose)
+		msg("+%.1f ms %s", (double)(vm_now() - t0) / 1e6, what);
 }
 
 static void usage(FILE *f)
@@ -248,15 +256,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* Read a whole regular file. Returns 0 or -errno with *why set. */
-static int read_file(const char *path, uint8_t **buf, size_t *len,
-		     const char **why)
+/* Open an image the user named: a non-empty regular file of sane size.
+ * Returns the fd (size in *len) or -errno with *why set. */
+static int open_image(const char *path, size_t *len, const char **why)
 {
 	struct stat st;
-	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
 
-	*buf = NULL;
 	if (fd < 0) {
 		*why = strerror(errno);
 		return -errno;
@@ -273,30 +279,31 @@ static int read_file(const char *path, uint8_t **buf, size_t *len,
 	} else if ((uint64_t)st.st_size > MAX_IMAGE) {
 		r = -EFBIG;
 		*why = "larger than 512 MiB: surely not a kernel or initrd";
-	} else if (!(*buf = malloc((size_t)st.st_size))) {
-		r = -ENOMEM;
-		*why = "out of memory";
 	}
-	while (r == 0 && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			*why = n < 0 ? strerror(errno) : "file shrank while reading";
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
 	if (r) {
-		free(*buf);
-		*buf = NULL;
+		close(fd);
 		return r;
 	}
-	*len = got;
-	return 0;
+	*len = (size_t)st.st_size;
+	return fd;
+}
+
+/* Parse the kernel from a read-only mapping: only the headers (and notes)
+ * are touched, and the segments are later read straight into guest RAM,
+ * so the image never sits in a buffer of ours. */
+static int parse_kernel(int fd, size_t len, struct x86_kernel *k,
+			const char **why)
+{
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	int r;
+
+	if (map == MAP_FAILED) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	r = x86_kernel_parse(map, len, k, why);
+	munmap(map, len);
+	return r;
 }
 
 static int open_console(const char *where)
@@ -411,11 +418,11 @@ int main(int argc, char **argv)
 	struct serial con, out;
 	struct x86_kernel k;
 	struct x86_boot_entry entry;
-	uint8_t *kimg = NULL, *initrd = NULL;
 	size_t klen = 0, ilen = 0;
 	const char *why = NULL;
 	sigset_t sigs;
-	int kvm_fd = -1, con_fd = -1, sfd = -1, sig, status, rc = EXIT_USAGE, r;
+	int kvm_fd = -1, con_fd = -1, sfd = -1, kfd = -1, ifd = -1;
+	int sig, status, rc = EXIT_USAGE, r;
 	uint64_t t0 = vm_now();
 
 	/* Nothing inherited leaks into a process that runs guest code. */
@@ -425,15 +432,16 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
 
-	if (read_file(o.kernel, &kimg, &klen, &why)) {
+	if ((kfd = open_image(o.kernel, &klen, &why)) < 0) {
 		msg("cannot read kernel '%s': %s", o.kernel, why);
 		goto out;
 	}
-	if ((r = x86_kernel_parse(kimg, klen, &k, &why))) {
+	if (parse_kernel(kfd, klen, &k, &why)) {
 		msg("kernel '%s': %s", o.kernel, why);
 		goto out;
 	}
-	if (o.initrd && read_file(o.initrd, &initrd, &ilen, &why)) {
+	phase(&o, t0, "kernel parsed");
+	if (o.initrd && (ifd = open_image(o.initrd, &ilen, &why)) < 0) {
 		msg("cannot read initrd '%s': %s", o.initrd, why);
 		goto out;
 	}
@@ -461,12 +469,14 @@ int main(int argc, char **argv)
 		msg("%s", err);
 		goto out;
 	}
+	phase(&o, t0, "/dev/kvm opened");
 	if (vm_create(&vm, kvm_fd, o.mem_mib << 20, o.cpus, err, sizeof(err))) {
 		msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
 	atomic_store(&vm.t.start, t0);
+	phase(&o, t0, "VM, memory and vCPUs created");
 	vm.seccomp = o.seccomp;
 	vm.verbose = o.verbose;
 
@@ -474,17 +484,27 @@ int main(int argc, char **argv)
 		.mem_size = o.mem_mib << 20,
 		.nr_vcpus = o.cpus,
 		.cmdline = cmdline,
-		.initrd = initrd,
+		.initrd = NULL,		/* read in place below */
 		.initrd_size = ilen,
 		.mode = o.boot,
 	};
-	if (x86_boot_setup(&vm.mem, &k, kimg, klen, &cfg, &entry, &why)) {
+	if (x86_boot_setup(&vm.mem, &k, NULL, klen, &cfg, &entry, &why)) {
 		msg("cannot boot '%s': %s", o.kernel, why);
 		goto out_vm;
 	}
-	free(kimg);
-	free(initrd);
-	kimg = initrd = NULL;
+	phase(&o, t0, "boot state written");
+	if ((r = x86_kernel_load_fd(&vm.mem, kfd, &k)) ||
+	    (ifd >= 0 && (r = x86_pread_guest(&vm.mem, ifd, entry.initrd_addr, 0, ilen)))) {
+		msg("cannot load '%s': %s", r == -EFAULT ? o.kernel : "the images",
+		    r == -EFAULT ? "does not fit in guest memory" : strerror(-r));
+		goto out_vm;
+	}
+	phase(&o, t0, "kernel and initrd loaded");
+	close(kfd);
+	kfd = -1;
+	if (ifd >= 0)
+		close(ifd);
+	ifd = -1;
 	if (o.verbose)
 		msg("booting %s (%s entry at 0x%llx) with %u vCPU(s), %llu MiB: %s",
 		    o.kernel, entry.mode == X86_BOOT_PVH ? "PVH" : "64-bit",
@@ -522,6 +542,7 @@ int main(int argc, char **argv)
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
+	phase(&o, t0, "vCPUs configured");
 	fflush(NULL);
 	if (vm_start_vcpus(&vm, err, sizeof(err))) {
 		msg("%s", err);
@@ -534,6 +555,7 @@ int main(int argc, char **argv)
 		goto out_stop;
 	}
 
+	phase(&o, t0, "vCPU threads started, main filter installed");
 	sig = wait_for_end(&vm, sfd);
 	vm_stop_vcpus(&vm);
 	status = atomic_load(&vm.exit_status);
@@ -557,7 +579,9 @@ out_vm:
 out:
 	if (kvm_fd >= 0)
 		close(kvm_fd);
-	free(kimg);
-	free(initrd);
+	if (kfd >= 0)
+		close(kfd);
+	if (ifd >= 0)
+		close(ifd);
 	return rc;
 }

@@ -215,10 +215,12 @@ int x86_boot_setup(const struct guest_mem *gm, const struct x86_kernel *k,
 		initrd_addr = (top - cfg->initrd_size) & ~(PAGE_SIZE - 1);
 		if (initrd_addr < ALIGN_UP(k->load_end, PAGE_SIZE))
 			goto no_room;
-		if (gm_write(gm, initrd_addr, cfg->initrd, cfg->initrd_size))
+		if (!gm_ptr(gm, initrd_addr, cfg->initrd_size) ||
+		    (cfg->initrd &&
+		     gm_write(gm, initrd_addr, cfg->initrd, cfg->initrd_size)))
 			goto no_room;
 	}
-	if (x86_kernel_load(gm, img, img_size, k)) {
+	if (img && x86_kernel_load(gm, img, img_size, k)) {
 		*why = "the kernel does not fit in guest memory";
 		return -ENOMEM;
 	}

@@ -23,7 +23,7 @@ struct x86_boot_cfg {
 	uint64_t mem_size;
 	unsigned int nr_vcpus;
 	const char *cmdline;
-	const uint8_t *initrd;
+	const uint8_t *initrd;	/* NULL: the caller loads it at out->initrd_addr */
 	size_t initrd_size;
 	enum x86_boot_mode mode;
 };
@@ -51,7 +51,10 @@ uint64_t x86_min_mem(const struct x86_kernel *k, size_t initrd_size);
 /* Write the MP table (how a kernel without ACPI finds its CPUs). */
 int x86_mptable_write(const struct guest_mem *gm, unsigned int nr_vcpus);
 
-/* Load everything and decide the entry. -EINVAL with *why on bad input. */
+/* Write the boot state and decide the entry and the initrd's address.
+ * Loads the kernel from img unless img is NULL (then the caller does, e.g.
+ * with x86_kernel_load_fd), and the initrd likewise. -EINVAL, -ENOMEM or
+ * -E2BIG with *why on bad input. */
 int x86_boot_setup(const struct guest_mem *gm, const struct x86_kernel *k,
 		   const uint8_t *img, size_t img_size,
 		   const struct x86_boot_cfg *cfg, struct x86_boot_entry *out,

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define BZ_HDR_OFFSET 0x1f1
@@ -223,6 +224,45 @@ int x86_kernel_load(const struct guest_mem *gm, const uint8_t *img,
 		if (!dst || !in_file(s->file_off, s->file_size, size))
 			return -EFAULT;
 		memcpy(dst, img + s->file_off, s->file_size);
+		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
+	}
+	return 0;
+}
+
+int x86_pread_guest(const struct guest_mem *gm, int fd, uint64_t gpa,
+		    uint64_t off, uint64_t len)
+{
+	uint8_t *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	while (len > 0) {
+		ssize_t n = pread(fd, dst, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;	/* EOF: the file shrank */
+		dst += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int x86_kernel_load_fd(const struct guest_mem *gm, int fd,
+		       const struct x86_kernel *k)
+{
+	for (unsigned int i = 0; i < k->nseg; i++) {
+		const struct x86_segment *s = &k->seg[i];
+		uint8_t *dst = gm_ptr(gm, s->paddr, s->mem_size);
+		int r;
+
+		if (!dst)
+			return -EFAULT;
+		r = x86_pread_guest(gm, fd, s->paddr, s->file_off, s->file_size);
+		if (r)
+			return r;
 		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
 	}
 	return 0;

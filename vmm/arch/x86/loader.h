@@ -49,4 +49,14 @@ int x86_kernel_parse(const uint8_t *img, size_t size, struct x86_kernel *k,
 int x86_kernel_load(const struct guest_mem *gm, const uint8_t *img,
 		    size_t size, const struct x86_kernel *k);
 
+/* The same, reading each segment from fd straight into guest memory, so
+ * the image is never held in a buffer of ours. -EFAULT if a segment does
+ * not fit, -EIO (or -errno) if the file cannot be read. */
+int x86_kernel_load_fd(const struct guest_mem *gm, int fd,
+		       const struct x86_kernel *k);
+
+/* Read len bytes at file offset off into guest memory at gpa. */
+int x86_pread_guest(const struct guest_mem *gm, int fd, uint64_t gpa,
+		    uint64_t off, uint64_t len);
+
 #endif
