@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* ---- ELF vmlinux ----------------------------------------------------- */
 
@@ -729,6 +730,87 @@ TEST(load_refuses_what_does_not_fit)
 	free(ram);
 }
 
+/* The VMM's path: segments read from the file straight into guest RAM. */
+static int tmpfile_with(const uint8_t *b, size_t n)
+{
+	char path[] = "/tmp/airlock-loader-test.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (write(fd, b, n) != (ssize_t)n) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+TEST(load_fd_matches_load)
+{
+	struct elf_img e;
+	struct x86_kernel k;
+	struct guest_mem gm1, gm2;
+	const char *why;
+	uint8_t *ram1 = malloc(GM_SIZE), *ram2 = malloc(GM_SIZE);
+	int fd;
+
+	CHECK(ram1 && ram2);
+	if (!ram1 || !ram2)
+		goto out;
+	memset(ram1, 0xcc, GM_SIZE);
+	memset(ram2, 0xcc, GM_SIZE);
+	memset(&gm1, 0, sizeof(gm1));
+	memset(&gm2, 0, sizeof(gm2));
+	CHECK_EQ(gm_add_region(&gm1, 0, GM_SIZE, ram1), 0);
+	CHECK_EQ(gm_add_region(&gm2, 0, GM_SIZE, ram2), 0);
+	build_elf(&e, 8);
+	CHECK_EQ(parse(&e, &k, &why), 0);
+	fd = tmpfile_with(e.b, e.size);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		goto out;
+	CHECK_EQ(x86_kernel_load(&gm1, e.b, e.size, &k), 0);
+	CHECK_EQ(x86_kernel_load_fd(&gm2, fd, &k), 0);
+	CHECK(memcmp(ram1, ram2, GM_SIZE) == 0);
+	close(fd);
+out:
+	free(ram1);
+	free(ram2);
+}
+
+TEST(load_fd_refusals)
+{
+	struct elf_img e;
+	struct x86_kernel k;
+	struct guest_mem gm;
+	const char *why;
+	uint8_t *ram = malloc(GM_SIZE);
+	int fd;
+
+	CHECK(ram != NULL);
+	if (!ram)
+		return;
+	memset(&gm, 0, sizeof(gm));
+	CHECK_EQ(gm_add_region(&gm, 0, GM_SIZE, ram), 0);
+	build_elf(&e, 4);
+	CHECK_EQ(parse(&e, &k, &why), 0);
+
+	/* The file shrank after it was parsed: an error, not a short load. */
+	fd = tmpfile_with(e.b, E_SEGA_OFF + 16);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_EQ(x86_kernel_load_fd(&gm, fd, &k), -EIO);
+		close(fd);
+	}
+	/* A bad fd. */
+	CHECK_EQ(x86_kernel_load_fd(&gm, -1, &k), -EBADF);
+	/* Outside guest memory: refused before any read. */
+	CHECK_EQ(x86_pread_guest(&gm, -1, GM_SIZE - 8, 0, 16), -EFAULT);
+	CHECK_EQ(x86_pread_guest(&gm, -1, ~0ull - 4, 0, 16), -EFAULT);
+	free(ram);
+}
+
 CHECK_MAIN(
 	TEST_ENTRY(elf_valid_pvh4),
 	TEST_ENTRY(elf_valid_pvh8),
@@ -757,4 +839,6 @@ CHECK_MAIN(
 	TEST_ENTRY(load_copies_and_zero_fills),
 	TEST_ENTRY(load_bzimage),
 	TEST_ENTRY(load_refuses_what_does_not_fit),
+	TEST_ENTRY(load_fd_matches_load),
+	TEST_ENTRY(load_fd_refusals),
 )
