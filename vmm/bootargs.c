@@ -9,7 +9,6 @@
 int bootargs_build(char *buf, size_t size, bool quiet, int argc,
 		   char *const argv[], const char *extra)
 {
-	char *tok;
 	int n, t;
 
 	if (size == 0)
@@ -22,7 +21,8 @@ int bootargs_build(char *buf, size_t size, bool quiet, int argc,
 	if (n < 0 || (size_t)n >= size)
 		return -E2BIG;
 	if (argc > 0) {
-		tok = malloc(size);
+		char *tok = malloc(size);
+
 		if (!tok)
 			return -ENOMEM;
 		t = cmdline_encode_argv(tok, size, argc, argv);

@@ -82,11 +82,11 @@ void cpuid_adjust(struct kvm_cpuid2 *c, const struct cpuid_opts *o)
 			if (e->index == 0) {
 				e->eax = 0;
 				e->ebx = 1;
-				e->ecx = 0 | (1u << 8);
+				e->ecx = 1u << 8;	/* level 0, type SMT */
 			} else if (e->index == 1) {
 				e->eax = order(n);
 				e->ebx = n;
-				e->ecx = 1 | (2u << 8);
+				e->ecx = 1 | (2u << 8);	/* level 1, type core */
 			} else {
 				e->eax = e->ebx = 0;
 				e->ecx = e->index & 0xffu;
