@@ -38,3 +38,35 @@ bool io_bus_access(const struct io_bus *b, uint16_t port, uint8_t *data,
 		memset(data, 0xff, size);
 	return false;
 }
+
+int mmio_bus_add(struct mmio_bus *b, uint64_t base, uint64_t len,
+		 mmio_handler *fn, void *opaque)
+{
+	if (len == 0 || base + len < base)
+		return -EINVAL;
+	if (b->n >= MMIO_BUS_MAX)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < b->n; i++)
+		if (base < b->r[i].base + b->r[i].len && b->r[i].base < base + len)
+			return -EBUSY;
+	b->r[b->n++] = (struct mmio_range){ base, len, fn, opaque };
+	return 0;
+}
+
+bool mmio_bus_access(const struct mmio_bus *b, uint64_t addr, uint8_t *data,
+		     uint32_t len, bool is_write)
+{
+	for (unsigned int i = 0; i < b->n; i++) {
+		const struct mmio_range *r = &b->r[i];
+
+		if (addr < r->base || addr - r->base >= r->len)
+			continue;
+		if (len > r->len - (addr - r->base))
+			break;
+		r->fn(r->opaque, addr - r->base, data, len, is_write);
+		return true;
+	}
+	if (!is_write)
+		memset(data, 0xff, len);
+	return false;
+}

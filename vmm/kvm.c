@@ -36,6 +36,8 @@ static const struct {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "the TSS region" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "CPUID setup" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "stopping vCPUs cleanly" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "device interrupts" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "device notifications" },
 };
 
 int kvm_open_checked(const char *sysfs_module_dir, bool allow_pvm, char *err,

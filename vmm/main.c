@@ -11,6 +11,7 @@
 #include "vmm/seccomp.h"
 #include "vmm/serial.h"
 #include "vmm/vm.h"
+#include "vmm/virtio/blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -40,8 +44,21 @@
 #define STDIO_IRQ 3		/* COM2: the command's stdout and stderr */
 #define STDIO_PORT 0x2f8
 
+#define MAX_DISKS 8
+/* virtio-mmio windows in the MMIO gap, below the IOAPIC; ISA IRQs 5.. are
+ * free (0 PIT, 1 keyboard, 2 cascade, 3 and 4 our UARTs). */
+#define VIRTIO_MMIO_BASE 0xd0000000ull
+#define VIRTIO_IRQ_BASE 5
+
+struct disk_opt {
+	const char *path;
+	bool ro;
+};
+
 struct opts {
 	const char *kernel;
+	struct disk_opt disks[MAX_DISKS];
+	unsigned int ndisks;
 	const char *initrd;
 	const char *extra_cmdline;
 	const char *console;	/* NULL: none, kept in memory for diagnostics */
@@ -86,6 +103,8 @@ static void usage(FILE *f)
 	      "  --kernel PATH        guest kernel (required)\n"
 	      "  --initrd PATH        initramfs (cpio, optionally gzip-compressed)\n"
 	      "  --cmdline STR        extra kernel command-line parameters\n"
+	      "  --disk PATH[,ro]     attach a raw disk image (virtio-blk), read-only with\n"
+	      "                       ,ro; the first is /dev/vda in the guest (up to 8)\n"
 	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
 	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
 	      "  --console WHERE      kernel console to none (default: kept in memory\n"
@@ -152,11 +171,12 @@ static int parse_mem_mib(const char *s, uint64_t *mib)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
-	       O_TIMING, O_NOSECCOMP, O_PVM };
+	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "disk", required_argument, NULL, O_DISK },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "console", required_argument, NULL, O_CONSOLE },
@@ -186,6 +206,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_CMDLINE:
 			o->extra_cmdline = optarg;
 			break;
+		case O_DISK: {
+			size_t len = strlen(optarg);
+			struct disk_opt *d = &o->disks[o->ndisks];
+
+			if (o->ndisks >= MAX_DISKS) {
+				msg("--disk: at most %d disks", MAX_DISKS);
+				return -EINVAL;
+			}
+			d->path = optarg;
+			if (len > 3 && strcmp(optarg + len - 3, ",ro") == 0) {
+				d->ro = true;
+				optarg[len - 3] = '\0';
+			}
+			if (!*d->path) {
+				msg("--disk: no path given");
+				return -EINVAL;
+			}
+			o->ndisks++;
+			break;
+		}
 		case O_CPUS:
 			if (parse_uint(optarg, X86_MAX_VCPUS, &v, &end) || *end || v < 1) {
 				msg("--cpus '%s': expected a number from 1 to %d", optarg,
@@ -306,6 +346,51 @@ static int parse_kernel(int fd, size_t len, struct x86_kernel *k,
 	return r;
 }
 
+/* Open a disk image for a guest: a regular file or block device of at
+ * least one sector, locked so no other VM writes it meanwhile (shared for
+ * read-only use, exclusive for read-write). Returns the fd or -1. */
+static int open_disk(const struct disk_opt *d, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (!d->ro && (errno == EACCES || errno == EROFS || errno == EPERM))
+			msg("cannot open disk '%s' read-write: %s (add ,ro to attach it "
+			    "read-only)", d->path, strerror(errno));
+		else
+			msg("cannot open disk '%s': %s", d->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		msg("disk '%s' is not a regular file or block device", d->path);
+		goto fail;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
+			msg("disk '%s': cannot read its size: %s", d->path, strerror(errno));
+			goto fail;
+		}
+	} else {
+		*size = (uint64_t)st.st_size;
+	}
+	if (*size < 512) {
+		msg("disk '%s' is smaller than one 512-byte sector", d->path);
+		goto fail;
+	}
+	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		msg("disk '%s' is in use by another VM (%s)", d->path, strerror(errno));
+		goto fail;
+	}
+	if (*size % 512)
+		msg("note: disk '%s' is %llu bytes, not a multiple of 512: the guest "
+		    "sees only the whole sectors", d->path, (unsigned long long)*size);
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
 static int open_console(const char *where)
 {
 	if (!where)
@@ -387,17 +472,26 @@ static void explain_failure(struct vm *vm, struct serial *con)
 	}
 }
 
+/* The I/O loop: device kicks, host signals and the end of the VM. */
 static int wait_for_end(struct vm *vm, int sfd)
 {
-	struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { vm->end_efd, POLLIN, 0 } };
+	struct pollfd pfd[2 + VM_MAX_EVENTS];
+	unsigned int n = 2 + vm->nevents;
 	int sig = 0;
 
+	pfd[0] = (struct pollfd){ sfd, POLLIN, 0 };
+	pfd[1] = (struct pollfd){ vm->end_efd, POLLIN, 0 };
+	for (unsigned int i = 0; i < vm->nevents; i++)
+		pfd[2 + i] = (struct pollfd){ vm->events[i].fd, POLLIN, 0 };
 	while (atomic_load(&vm->end) == VM_RUNNING) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		for (unsigned int i = 0; i < vm->nevents; i++)
+			if (pfd[2 + i].revents & POLLIN)
+				vm->events[i].fn(vm->events[i].opaque, vm->events[i].fd);
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -413,6 +507,10 @@ static int wait_for_end(struct vm *vm, int sfd)
 int main(int argc, char **argv)
 {
 	static char cmdline[X86_CMDLINE_MAX], con_ring[SERIAL_RING], err[512];
+	static char extra[X86_CMDLINE_MAX];
+	static struct virtio_blk blk[MAX_DISKS];
+	int disk_fd[MAX_DISKS];
+	uint64_t disk_size[MAX_DISKS];
 	struct opts o;
 	struct vm vm;
 	struct serial con, out;
@@ -431,6 +529,8 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
+	for (unsigned int i = 0; i < MAX_DISKS; i++)
+		disk_fd[i] = -1;
 
 	if ((kfd = open_image(o.kernel, &klen, &why)) < 0) {
 		msg("cannot read kernel '%s': %s", o.kernel, why);
@@ -452,13 +552,25 @@ int main(int argc, char **argv)
 		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
+	for (unsigned int i = 0, n = 0; i < o.ndisks; i++) {
+		/* Devices are announced on the command line (no ACPI, no DT). */
+		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
+					    "%svirtio_mmio.device=4K@0x%llx:%u", n ? " " : "",
+					    VIRTIO_MMIO_BASE + i * 0x1000ull,
+					    VIRTIO_IRQ_BASE + i);
+		if (i + 1 == o.ndisks && o.extra_cmdline)
+			snprintf(extra + n, sizeof(extra) - n, " %s", o.extra_cmdline);
+	}
 	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
-			   o.argv, o.extra_cmdline) < 0 ||
+			   o.argv, o.ndisks ? extra : o.extra_cmdline) < 0 ||
 	    strlen(cmdline) > k.cmdline_max) {
 		msg("the kernel command line would be longer than the %u bytes this "
 		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
 		goto out;
 	}
+	for (unsigned int i = 0; i < o.ndisks; i++)
+		if ((disk_fd[i] = open_disk(&o.disks[i], &disk_size[i])) < 0)
+			goto out;
 	if (o.console && (con_fd = open_console(o.console)) < 0) {
 		msg("cannot open console file '%s': %s", o.console, strerror(errno));
 		goto out;
@@ -515,6 +627,19 @@ int main(int argc, char **argv)
 		msg("cannot set up devices: %s", strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
+	}
+	for (unsigned int i = 0; i < o.ndisks; i++) {
+		char id[21];
+
+		snprintf(id, sizeof(id), "airlock-disk%u", i);
+		r = virtio_blk_init(&blk[i], &vm, VIRTIO_MMIO_BASE + i * 0x1000ull,
+				    VIRTIO_IRQ_BASE + i, disk_fd[i], disk_size[i],
+				    o.disks[i].ro, id);
+		if (r) {
+			msg("cannot set up disk '%s': %s", o.disks[i].path, strerror(-r));
+			rc = EXIT_VM_FAILED;
+			goto out_vm;
+		}
 	}
 	for (unsigned int i = 0; i < o.cpus; i++) {
 		const char *what;
@@ -583,5 +708,8 @@ out:
 		close(kfd);
 	if (ifd >= 0)
 		close(ifd);
+	for (unsigned int i = 0; i < MAX_DISKS; i++)
+		if (disk_fd[i] >= 0)
+			close(disk_fd[i]);
 	return rc;
 }

@@ -79,6 +79,10 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(tgkill), "kick a vCPU thread out of KVM_RUN" },
 	{ SCMP_SYS(close), "releasing fds at exit" },
 	{ SCMP_SYS(getrusage), "peak memory for --boot-timing" },
+	{ SCMP_SYS(preadv), "virtio-blk reads, on the disk fds opened before start" },
+	{ SCMP_SYS(pwritev), "virtio-blk writes" },
+	{ SCMP_SYS(fdatasync), "virtio-blk flush" },
+	{ SCMP_SYS(fallocate), "virtio-blk discard and write-zeroes (hole punching)" },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)

@@ -12,7 +12,8 @@ int seccomp_install_reporter(void);
 /* For a vCPU thread: KVM_RUN, interrupt lines on vm_fd, output writes. */
 int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen);
 
-/* For the main thread once the vCPUs run: wait, stop them, report, exit. */
+/* For the main thread once the vCPUs run: device I/O on fds opened before
+ * start, stopping the vCPUs, reporting, exit. */
 int seccomp_install_main(char *err, size_t errlen);
 
 #endif

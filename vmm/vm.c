@@ -201,11 +201,22 @@ static void handle_io(struct vm *vm, struct kvm_run *run)
 			      run->io.direction == KVM_EXIT_IO_OUT);
 }
 
-static void handle_mmio(struct kvm_run *run)
+static void handle_mmio(struct vm *vm, struct kvm_run *run)
 {
-	/* No MMIO devices yet: reads see an empty bus. */
-	if (!run->mmio.is_write && run->mmio.len <= sizeof(run->mmio.data))
-		memset(run->mmio.data, 0xff, run->mmio.len);
+	if (run->mmio.len == 0 || run->mmio.len > sizeof(run->mmio.data)) {
+		vm_fail(vm, "KVM reported a malformed MMIO exit");
+		return;
+	}
+	mmio_bus_access(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			run->mmio.len, run->mmio.is_write);
+}
+
+int vm_add_event(struct vm *vm, int fd, void (*fn)(void *, int), void *opaque)
+{
+	if (vm->nevents >= VM_MAX_EVENTS)
+		return -ENOSPC;
+	vm->events[vm->nevents++] = (struct vm_event){ fd, fn, opaque };
+	return 0;
 }
 
 static const char *internal_error(uint32_t suberror)
@@ -233,7 +244,7 @@ static bool handle_exit(struct vcpu *v)
 		handle_io(vm, run);
 		return true;
 	case KVM_EXIT_MMIO:
-		handle_mmio(run);
+		handle_mmio(vm, run);
 		return true;
 	case KVM_EXIT_INTR:
 		return true;

@@ -40,6 +40,14 @@ struct vcpu {
 	bool started;
 };
 
+/* An fd the I/O loop watches (ioeventfd kicks of devices). */
+#define VM_MAX_EVENTS 32
+struct vm_event {
+	int fd;
+	void (*fn)(void *opaque, int fd);
+	void *opaque;
+};
+
 struct vm {
 	int kvm_fd, vm_fd;
 	int end_efd;			/* eventfd: a vCPU ended the VM */
@@ -52,6 +60,9 @@ struct vm {
 	bool seccomp;
 	bool verbose;
 	struct io_bus pio;
+	struct mmio_bus mmio;
+	unsigned int nevents;
+	struct vm_event events[VM_MAX_EVENTS];
 
 	/* Written by vCPU threads, read by the main loop. */
 	_Atomic int end;		/* enum vm_end; first writer wins */
@@ -77,6 +88,9 @@ int vm_start_vcpus(struct vm *vm, char *err, size_t errlen);
 void vm_stop_vcpus(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
+
+/* Have the I/O loop call fn when fd becomes readable. */
+int vm_add_event(struct vm *vm, int fd, void (*fn)(void *, int), void *opaque);
 
 /* Record why the VM ends (first call wins) and wake the main loop.
  * Async-signal-safe, callable from any thread. */

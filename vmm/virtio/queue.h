@@ -1,0 +1,85 @@
+/* Split virtqueues (virtio 1.2 §2.7), device side, over hostile guest
+ * memory. The ring locations are checked once when the driver makes the
+ * queue ready; every descriptor is read once into a local copy and every
+ * buffer it names goes through the checked guest-memory helper. A chain is
+ * bounded by the queue size (and VIRTQ_MAX_CHAIN), loops are caught by
+ * counting, and a malformed chain is reported, never followed. */
+#ifndef AIRLOCK_VMM_VIRTIO_QUEUE_H
+#define AIRLOCK_VMM_VIRTIO_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vmm/mem.h"
+
+#define VIRTQ_MAX_SIZE 256	/* the QueueNumMax we offer */
+#define VIRTQ_MAX_CHAIN 256	/* buffers in one chain, direct or indirect */
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+
+struct virtq {
+	const struct guest_mem *gm;
+	uint16_t num;		/* size, a power of 2 <= VIRTQ_MAX_SIZE */
+	bool ready;
+	bool event_idx;		/* VIRTIO_F_EVENT_IDX negotiated */
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	/* Host views of the rings, valid once ready (checked then). */
+	uint8_t *desc, *avail, *used;
+	uint16_t last_avail;	/* next avail ring slot to consume */
+	uint16_t used_idx;	/* our copy of used->idx */
+	uint16_t signalled_used;	/* used_idx when we last interrupted */
+	bool signalled_valid;
+};
+
+/* One chain: its readable buffers first, then its writable ones. */
+struct virtq_chain {
+	uint16_t head;
+	unsigned int nr, nw;	/* readable, writable buffer counts */
+	struct iovec r[VIRTQ_MAX_CHAIN];
+	struct iovec w[VIRTQ_MAX_CHAIN];
+	uint64_t r_len, w_len;	/* totals */
+};
+
+/* Reset to the state after device reset (not ready, nothing consumed). */
+void virtq_reset(struct virtq *q, const struct guest_mem *gm);
+
+/* Check the rings' addresses and size and make the queue usable.
+ * -EINVAL if num is not a power of 2 in range, a ring is misaligned, or a
+ * ring is not wholly inside guest RAM. */
+int virtq_activate(struct virtq *q);
+
+/* Take the next available chain. Returns 1 with *c filled, 0 if none is
+ * waiting, -EINVAL if the driver's ring or chain is malformed (the caller
+ * marks the device as needing reset), -EFAULT if a buffer lies outside
+ * guest RAM. */
+int virtq_pop(struct virtq *q, struct virtq_chain *c);
+
+/* Return chain head to the driver with len bytes written. */
+void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+
+/* After one or more pushes: does the driver want an interrupt? */
+bool virtq_should_notify(struct virtq *q);
+
+/* With EVENT_IDX, tell the driver to notify us when it adds past what we
+ * consumed; returns true if more arrived meanwhile (process again). */
+bool virtq_enable_notify(struct virtq *q);
+
+/* Copy len bytes starting at offset off of the chain's readable bytes.
+ * Returns the bytes copied (less if the chain is shorter). */
+uint64_t virtq_read(const struct virtq_chain *c, uint64_t off, void *dst,
+		    uint64_t len);
+
+/* Copy into the chain's writable bytes at offset off; returns bytes copied. */
+uint64_t virtq_write(const struct virtq_chain *c, uint64_t off,
+		     const void *src, uint64_t len);
+
+/* Describe bytes [off, off + len) of a buffer list as an iovec array in out
+ * (at most max entries). Returns the entry count, or -E2BIG. */
+int virtq_slice(const struct iovec *in, unsigned int n, uint64_t off,
+		uint64_t len, struct iovec *out, unsigned int max);
+
+#endif
