@@ -69,15 +69,17 @@ static int add_buf(const struct virtq *q, struct virtq_chain *c,
 	p = gm_ptr(q->gm, d->addr, d->len);
 	if (!p)
 		return -EFAULT;
+	/* The bound is on the whole chain: direct descriptors followed by
+	 * an indirect table could otherwise carry num - 1 + VIRTQ_MAX_CHAIN. */
+	if (c->nr + c->nw >= VIRTQ_MAX_CHAIN)
+		return -EINVAL;
 	if (d->flags & VIRTQ_DESC_F_WRITE) {
-		if (c->nw >= VIRTQ_MAX_CHAIN)
-			return -EINVAL;
 		c->w[c->nw++] = (struct iovec){ p, d->len };
 		c->w_len += d->len;
 	} else {
 		/* Readable buffers come first (§2.7.4.2); anything else is
 		 * a driver bug we refuse rather than guess about. */
-		if (c->nw > 0 || c->nr >= VIRTQ_MAX_CHAIN)
+		if (c->nw > 0)
 			return -EINVAL;
 		c->r[c->nr++] = (struct iovec){ p, d->len };
 		c->r_len += d->len;
