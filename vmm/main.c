@@ -17,7 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -472,34 +472,30 @@ static void explain_failure(struct vm *vm, struct serial *con)
 	}
 }
 
-/* The I/O loop: device kicks, host signals and the end of the VM. */
+static void on_signal(struct vm_event *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	int *sig = ev->opaque;
+
+	(void)events;
+	if (read(ev->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		*sig = (int)si.ssi_signo;
+}
+
+/* The I/O loop until the VM ends; returns the host signal that ended it. */
 static int wait_for_end(struct vm *vm, int sfd)
 {
-	struct pollfd pfd[2 + VM_MAX_EVENTS];
-	unsigned int n = 2 + vm->nevents;
 	int sig = 0;
+	struct vm_event sev = { sfd, on_signal, &sig };
 
-	pfd[0] = (struct pollfd){ sfd, POLLIN, 0 };
-	pfd[1] = (struct pollfd){ vm->end_efd, POLLIN, 0 };
-	for (unsigned int i = 0; i < vm->nevents; i++)
-		pfd[2 + i] = (struct pollfd){ vm->events[i].fd, POLLIN, 0 };
-	while (atomic_load(&vm->end) == VM_RUNNING) {
-		if (poll(pfd, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (unsigned int i = 0; i < vm->nevents; i++)
-			if (pfd[2 + i].revents & POLLIN)
-				vm->events[i].fn(vm->events[i].opaque, vm->events[i].fd);
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				sig = (int)si.ssi_signo;
+	if (vm_event_add(vm, &sev, EPOLLIN) == 0) {
+		/* The signal handler only records; end the VM from here. */
+		while (atomic_load(&vm->end) == VM_RUNNING) {
+			vm_io_loop_once(vm);
+			if (sig)
 				vm_request_end(vm, VM_END_SIGNAL);
-			}
 		}
+		vm_event_del(vm, &sev);
 	}
 	return sig;
 }

@@ -71,8 +71,9 @@ static const struct rule common[] = {
 };
 
 static const struct rule main_only[] = {
-	{ SCMP_SYS(ppoll), "the main loop waits for the VM end or a signal" },
-	{ SCMP_SYS(poll), "the same, where glibc uses poll" },
+	{ SCMP_SYS(epoll_wait), "the I/O loop waits for kicks, signals, the VM end" },
+	{ SCMP_SYS(epoll_pwait), "the same, where glibc uses epoll_pwait" },
+	{ SCMP_SYS(epoll_ctl), "the I/O loop registers and drops its event sources" },
 	{ SCMP_SYS(read), "draining the signalfd and the end eventfd" },
 	{ SCMP_SYS(getpid), "pthread_kill of a vCPU thread" },
 	{ SCMP_SYS(gettid), "pthread_kill of a vCPU thread" },

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -66,6 +67,16 @@ int vm_irq_line(struct vm *vm, uint32_t irq, int level)
 	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+static void on_end(struct vm_event *ev, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;	/* vm->end says why; just drain the eventfd */
+	if (read(ev->fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: drained already */
+	}
+}
+
 int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size,
 	      unsigned int nr_vcpus, char *err, size_t errlen)
 {
@@ -76,10 +87,15 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size,
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = kvm_fd;
-	vm->vm_fd = vm->end_efd = -1;
+	vm->vm_fd = vm->end_efd = vm->epfd = -1;
 	atomic_store(&vm->exit_status, -1);
 	vm->end_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->end_efd < 0)
+	vm->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (vm->end_efd < 0 || vm->epfd < 0)
+		goto sys;
+	/* Whoever ends the VM writes end_efd: that wakes the I/O loop. */
+	vm->end_ev = (struct vm_event){ vm->end_efd, on_end, vm };
+	if (vm_event_add(vm, &vm->end_ev, EPOLLIN))
 		goto sys;
 
 	max_vcpus = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -211,12 +227,40 @@ static void handle_mmio(struct vm *vm, struct kvm_run *run)
 			run->mmio.len, run->mmio.is_write);
 }
 
-int vm_add_event(struct vm *vm, int fd, void (*fn)(void *, int), void *opaque)
+int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events)
 {
-	if (vm->nevents >= VM_MAX_EVENTS)
-		return -ENOSPC;
-	vm->events[vm->nevents++] = (struct vm_event){ fd, fn, opaque };
-	return 0;
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(vm->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+int vm_event_mod(struct vm *vm, struct vm_event *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(vm->epfd, EPOLL_CTL_MOD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+void vm_event_del(struct vm *vm, struct vm_event *ev)
+{
+	epoll_ctl(vm->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+void vm_io_loop_once(struct vm *vm)
+{
+	struct epoll_event evs[32];
+	int n = epoll_wait(vm->epfd, evs, 32, -1);
+
+	if (n < 0) {
+		if (errno != EINTR)
+			vm_fail(vm, "epoll_wait failed: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct vm_event *ev = evs[i].data.ptr;
+
+		ev->fn(ev, evs[i].events);
+	}
 }
 
 static const char *internal_error(uint32_t suberror)
@@ -384,5 +428,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->end_efd >= 0)
 		close(vm->end_efd);
+	if (vm->epfd >= 0)
+		close(vm->epfd);
 	free(vm->cpuid);
 }

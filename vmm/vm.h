@@ -40,11 +40,12 @@ struct vcpu {
 	bool started;
 };
 
-/* An fd the I/O loop watches (ioeventfd kicks of devices). */
-#define VM_MAX_EVENTS 32
+/* An fd the I/O loop watches: device kicks, sockets. The owner embeds it
+ * and keeps it alive while registered; fn runs on the I/O loop's thread
+ * with the epoll events that fired. */
 struct vm_event {
 	int fd;
-	void (*fn)(void *opaque, int fd);
+	void (*fn)(struct vm_event *ev, uint32_t events);
 	void *opaque;
 };
 
@@ -61,8 +62,8 @@ struct vm {
 	bool verbose;
 	struct io_bus pio;
 	struct mmio_bus mmio;
-	unsigned int nevents;
-	struct vm_event events[VM_MAX_EVENTS];
+	int epfd;			/* the I/O loop's epoll instance */
+	struct vm_event end_ev;		/* end_efd in it */
 
 	/* Written by vCPU threads, read by the main loop. */
 	_Atomic int end;		/* enum vm_end; first writer wins */
@@ -89,8 +90,14 @@ void vm_stop_vcpus(struct vm *vm);
 
 void vm_destroy(struct vm *vm);
 
-/* Have the I/O loop call fn when fd becomes readable. */
-int vm_add_event(struct vm *vm, int fd, void (*fn)(void *, int), void *opaque);
+/* Register, change or remove an event source of the I/O loop (EPOLLIN,
+ * EPOLLOUT...). Returns 0 or -errno. */
+int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events);
+int vm_event_mod(struct vm *vm, struct vm_event *ev, uint32_t events);
+void vm_event_del(struct vm *vm, struct vm_event *ev);
+
+/* One round of the I/O loop: wait for events, dispatch them. */
+void vm_io_loop_once(struct vm *vm);
 
 /* Record why the VM ends (first call wins) and wake the main loop.
  * Async-signal-safe, callable from any thread. */

@@ -7,6 +7,7 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -264,16 +265,15 @@ void virtio_mmio_access(void *opaque, uint64_t off, uint8_t *data,
 	pthread_mutex_unlock(&m->lock);
 }
 
-static void on_kick(void *opaque, int fd)
+static void on_kick(struct vm_event *ev, uint32_t events)
 {
-	struct virtio_mmio *m = opaque;
+	struct virtio_mmio *m = ev->opaque;
 	uint64_t n;
 
-	if (read(fd, &n, sizeof(n)) != sizeof(n))
+	(void)events;
+	if (read(ev->fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	for (unsigned int i = 0; i < m->ops->nqueues; i++)
-		if (m->kick_fd[i] == fd)
-			virtio_mmio_kick(m, i);
+	virtio_mmio_kick(m, (unsigned int)(ev - m->kick_ev));
 }
 
 int virtio_mmio_setup(struct virtio_mmio *m, const struct guest_mem *gm,
@@ -327,7 +327,8 @@ int virtio_mmio_init(struct virtio_mmio *m, struct vm *vm, uint64_t base,
 
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ev) < 0)
 			return -errno;
-		r = vm_add_event(vm, m->kick_fd[i], on_kick, m);
+		m->kick_ev[i] = (struct vm_event){ m->kick_fd[i], on_kick, m };
+		r = vm_event_add(vm, &m->kick_ev[i], EPOLLIN);
 		if (r)
 			return r;
 	}

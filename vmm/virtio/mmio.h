@@ -12,8 +12,7 @@
 #include <stdint.h>
 
 #include "vmm/virtio/queue.h"
-
-struct vm;
+#include "vmm/vm.h"
 
 #define VIRTIO_MMIO_SIZE 0x1000
 #define VIRTIO_MAX_QUEUES 4
@@ -56,6 +55,7 @@ struct virtio_mmio {
 	bool complained;		/* one log line per device is enough */
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	int kick_fd[VIRTIO_MAX_QUEUES];	/* ioeventfd per queue */
+	struct vm_event kick_ev[VIRTIO_MAX_QUEUES];
 	int irq_fd;			/* irqfd */
 };
 
