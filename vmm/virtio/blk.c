@@ -239,12 +239,15 @@ static void blk_queue_notify(void *dev, unsigned int qi)
 	int r;
 
 	do {
+		bool pushed = false;
+
 		while ((r = virtq_pop(q, &b->chain)) == 1) {
 			if (virtio_blk_handle(b, &b->chain, &written) < 0) {
 				virtio_mmio_fail(&b->mmio, "a request with no room for its status");
 				return;
 			}
 			virtq_push(q, b->chain.head, written);
+			pushed = true;
 		}
 		if (r < 0) {
 			virtio_mmio_fail(&b->mmio, r == -EFAULT
@@ -252,7 +255,10 @@ static void blk_queue_notify(void *dev, unsigned int qi)
 						: "a malformed descriptor chain");
 			return;
 		}
-		virtio_mmio_notify_used(&b->mmio, qi);
+		/* Without EVENT_IDX nothing else stops a kick with nothing
+		 * new from interrupting the guest for nothing. */
+		if (pushed)
+			virtio_mmio_notify_used(&b->mmio, qi);
 	} while (virtq_enable_notify(q));
 }
 
