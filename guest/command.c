@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +100,13 @@ __attribute__((noreturn)) static void exec_child(const struct init_ctx *ctx,
 	    dup2(ctx->out, 2) < 0) {
 		init_log(ctx, "cannot set up stdio for '%s': %s", argv[0],
 			 strerror(errno));
+		_exit(126);
+	}
+	/* ioperm() is inherited across fork and kept across exec: the
+	 * command gets no access to the status port. */
+	if (ctx->pvport && ioperm(PVPORT_BASE, PVPORT_SIZE, 0) < 0) {
+		init_log(ctx, "cannot drop access to the status port for '%s': "
+			 "%s", argv[0], strerror(errno));
 		_exit(126);
 	}
 	if (chdir("/") < 0) {
