@@ -1,6 +1,7 @@
-/* airlock-init's main(): mount the basics, read the command from the kernel
- * command line, run it with clean stdio, and end the VM with its status.
- * The VMM learns how things went through the PV port (proto/pvport.h). */
+/* airlock-init's main(): mount the basics, read what the kernel command line
+ * asks for, switch to the template's root if there is one, run the command
+ * as its user with clean stdio, and end the VM with its status. The VMM
+ * learns how things went through the PV port (proto/pvport.h). */
 #include "guest/init.h"
 
 #include <errno.h>
@@ -40,7 +41,17 @@ void init_report(const struct init_ctx *ctx, enum pvport_event ev,
 		outl(pvport_encode(ev, arg), PVPORT_BASE);
 }
 
-void init_end_vm(struct init_ctx *ctx)
+/* What the VM leaves behind: no process but init, the command's last
+ * bytes out of the guest, the sandbox disk clean. */
+static void wind_down(struct init_ctx *ctx)
+{
+	init_command_kill_rest(ctx);
+	if (ctx->out >= 0 && tcdrain(ctx->out) < 0)
+		init_log(ctx, "tcdrain %s: %s", ctx->out_name, strerror(errno));
+	init_root_persist(ctx);
+}
+
+__attribute__((noreturn)) static void end_vm(struct init_ctx *ctx)
 {
 	sync();
 	/* The kernel runs with reboot=k; the VMM takes the reset as the end
@@ -54,16 +65,26 @@ void init_end_vm(struct init_ctx *ctx)
 
 void init_fail(struct init_ctx *ctx, int err)
 {
+	wind_down(ctx);
 	init_report(ctx, PVPORT_EV_INIT_FAILED, (uint32_t)err);
-	init_end_vm(ctx);
+	end_vm(ctx);
+}
+
+void init_exit(struct init_ctx *ctx, int status)
+{
+	/* Once the VMM hears the status, nothing is left to write. */
+	wind_down(ctx);
+	init_report(ctx, PVPORT_EV_EXIT_STATUS, (uint32_t)status);
+	end_vm(ctx);
 }
 
 int main(int argc, char **argv)
 {
-	static char buf[INIT_CMDLINE_MAX];
-	static char *cmd[INIT_MAX_ARGS + 1];
-	struct init_ctx ctx = { .con = -1, .null = -1, .out = -1 };
-	int ioperm_errno = 0, status;
+	static struct init_params params;
+	static struct init_user user;
+	struct init_ctx ctx = { .con = -1, .null = -1, .out = -1,
+				.upper_fd = -1 };
+	int ioperm_errno = 0, ret;
 
 	/* Run on a host by mistake, this would mount over /dev and reboot. */
 	if (getpid() != 1) {
@@ -84,23 +105,28 @@ int main(int argc, char **argv)
 		init_log(&ctx, "no access to the status port 0x%x (ioperm: %s); "
 			 "running without reports to the VMM", PVPORT_BASE,
 			 strerror(ioperm_errno));
+	init_mount_kernel(&ctx);
+
+	/* Whatever was wrong with it, the command line was invalid. */
+	if (init_params_read(&ctx, &params) < 0)
+		init_fail(&ctx, EINVAL);
+	if (params.root[0]) {
+		ret = init_root_setup(&ctx, &params);
+		if (ret < 0)
+			init_fail(&ctx, -ret);
+	}
 	init_mount_rest(&ctx);
 	init_system_setup(&ctx);
 
-	if (init_command_read(&ctx, buf, sizeof(buf), cmd, INIT_MAX_ARGS) < 0)
-		init_fail(&ctx, EINVAL);
-	status = init_stdio_open(&ctx);
-	if (status < 0)
-		init_fail(&ctx, -status);
+	ret = init_user_lookup(&ctx, params.user, &user);
+	if (ret < 0)
+		init_fail(&ctx, -ret);
+	ret = init_stdio_open(&ctx);
+	if (ret < 0)
+		init_fail(&ctx, -ret);
 
-	status = init_command_run(&ctx, cmd);
-	if (status < 0)
-		init_fail(&ctx, -status);
-
-	/* All of the command's output must have left the guest before the
-	 * VMM hears the status and tears the VM down. */
-	if (tcdrain(ctx.out) < 0)
-		init_log(&ctx, "tcdrain %s: %s", ctx.out_name, strerror(errno));
-	init_report(&ctx, PVPORT_EV_EXIT_STATUS, (uint32_t)status);
-	init_end_vm(&ctx);
+	ret = init_command_run(&ctx, &params, &user);
+	if (ret < 0)
+		init_fail(&ctx, -ret);
+	init_exit(&ctx, ret);
 }

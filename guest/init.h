@@ -3,10 +3,13 @@
 #ifndef AIRLOCK_GUEST_INIT_H
 #define AIRLOCK_GUEST_INIT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/passwd.h"
+#include "proto/guestparams.h"
 #include "proto/pvport.h"
 
 /* The most arguments airlock.cmd= can carry: x86's command line is at most
@@ -21,6 +24,18 @@ struct init_ctx {
 	int null;	/* /dev/null: the command's stdin */
 	int out;	/* the command's stdout and stderr (a tty) */
 	const char *out_name;
+	int upper_fd;	/* the sandbox disk's root (O_PATH), to make it clean
+			 * before the VM ends; -1: none, or already done */
+};
+
+/* What /proc/cmdline asks for, validated (params.c). */
+struct init_params {
+	char cmdbuf[INIT_CMDLINE_MAX];
+	char *argv[INIT_MAX_ARGS + 1];
+	char root[GUESTPARAM_DEV_MAX + 1];	/* "": no template */
+	char upper[GUESTPARAM_DEV_MAX + 1];	/* "": tmpfs upper layer */
+	char user[PASSWD_NAME_MAX + 1];		/* default filled in */
+	char cwd[PATH_MAX];			/* "": the user's home */
 };
 
 /* init.c */
@@ -28,27 +43,61 @@ void init_log(const struct init_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void init_report(const struct init_ctx *ctx, enum pvport_event ev,
 		 uint32_t arg);
-/* Tells the VMM why, then ends the VM. */
+/* Both end the VM (the kernel resets, which the VMM takes as the end) after
+ * killing what is left and making the sandbox disk clean; only then do they
+ * tell the VMM the command's status, or why init failed (errno). */
 __attribute__((noreturn)) void init_fail(struct init_ctx *ctx, int err);
-/* Ends the VM: the kernel resets (reboot=k), which the VMM takes as the end. */
-__attribute__((noreturn)) void init_end_vm(struct init_ctx *ctx);
+__attribute__((noreturn)) void init_exit(struct init_ctx *ctx, int status);
 
-/* mounts.c: /dev first (so the console and /dev/null exist), then the rest.
- * Failures are reported on the console and are not fatal. */
+/* mounts.c: /dev first (so the console and /dev/null exist), then /proc
+ * and /sys (to read the command line; a template root takes all three
+ * along), then the rest in the final root. Failures are reported on the
+ * console and are not fatal. */
 void init_mount_dev(struct init_ctx *ctx);
+void init_mount_kernel(struct init_ctx *ctx);
 void init_mount_rest(struct init_ctx *ctx);
 void init_system_setup(struct init_ctx *ctx);
+
+/* params.c: reads a whole small file into buf (NUL-terminated). Returns
+ * its length, -E2BIG if it does not fit in size - 1 bytes, or -errno. */
+int init_read_file(const char *path, char *buf, size_t size);
+int init_params_read(const struct init_ctx *ctx, struct init_params *p);
+
+/* root.c: the template (read-only) under an upper layer (the sandbox disk
+ * or a tmpfs) as an overlay, which becomes the root; /dev, /proc and /sys
+ * move along. Returns -errno after saying what failed. */
+int init_root_setup(struct init_ctx *ctx, const struct init_params *p);
+/* Flushes the sandbox disk and remounts it read-only, so that it is clean
+ * when the VM ends. Does nothing without one, or a second time. */
+void init_root_persist(struct init_ctx *ctx);
+
+/* user.c: looks the user up in the root's /etc/passwd and /etc/group, and
+ * builds the command's environment. Returns -errno after saying why. */
+struct init_user {
+	struct passwd_user pw;
+	char env_home[sizeof("HOME=") + PASSWD_PATH_MAX];
+	char env_shell[sizeof("SHELL=") + PASSWD_PATH_MAX];
+	char env_user[sizeof("USER=") + PASSWD_NAME_MAX];
+	char env_logname[sizeof("LOGNAME=") + PASSWD_NAME_MAX];
+	char *envp[8];	/* the environment, NULL-terminated */
+};
+int init_user_lookup(const struct init_ctx *ctx, const char *name,
+		     struct init_user *u);
+/* In the command's process: groups, gid, uid, each checked, and checked
+ * again afterwards. Returns 0, or -errno and *what names the step. */
+int init_user_become(const struct passwd_user *pw, const char **what);
 
 /* stdio.c: opens /dev/console for init and makes fds 0-2 valid; then
  * chooses the command's output tty and puts it in raw mode. */
 void init_console_open(struct init_ctx *ctx);
 int init_stdio_open(struct init_ctx *ctx);
 
-/* command.c: the command from /proc/cmdline, and running it. */
-int init_command_read(const struct init_ctx *ctx, char *buf, size_t size,
-		      char *argv[], int max_args);
-/* Runs argv to its end, reaping every zombie meanwhile. Returns its exit
- * status (128+N if killed by signal N), or -errno if it could not start. */
-int init_command_run(struct init_ctx *ctx, char *const argv[]);
+/* command.c: runs the command as the user to its end, reaping every zombie
+ * meanwhile. Returns its exit status (128+N if killed by signal N), or
+ * -errno if it could not start (after saying why). */
+int init_command_run(struct init_ctx *ctx, const struct init_params *p,
+		     const struct init_user *u);
+/* SIGKILLs every process but init and reaps them (waiting at most ~2 s). */
+void init_command_kill_rest(struct init_ctx *ctx);
 
 #endif

@@ -1,6 +1,7 @@
-/* The guest's basic file systems and system identity: devtmpfs, proc,
- * sysfs, devpts, tmpfs; hostname; loopback up. A failure is reported and
- * the boot goes on: the command may well not need what is missing. */
+/* The guest's basic file systems and system identity: devtmpfs, proc and
+ * sysfs (in the initramfs), devpts and tmpfs (in the final root); hostname;
+ * loopback up. A failure is reported and the boot goes on: the command may
+ * well not need what is missing. */
 #include "guest/init.h"
 
 #include <errno.h>
@@ -64,11 +65,20 @@ void init_mount_dev(struct init_ctx *ctx)
 	do_mount(ctx, &dev, "/");
 }
 
-void init_mount_rest(struct init_ctx *ctx)
+void init_mount_kernel(struct init_ctx *ctx)
 {
 	static const struct init_mount mounts[] = {
 		{ "proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
 		{ "sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++)
+		do_mount(ctx, &mounts[i], "/");
+}
+
+void init_mount_rest(struct init_ctx *ctx)
+{
+	static const struct init_mount mounts[] = {
 		/* ptmxmode: /dev/pts/ptmx usable by the unprivileged user the
 		 * command will run as. */
 		{ "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,

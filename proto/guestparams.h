@@ -1,0 +1,30 @@
+/* Kernel command-line parameters that tell airlock-init how to boot, next to
+ * airlock.cmd= (proto/cmdline.h). The host writes them; airlock-init finds
+ * them in /proc/cmdline with cmdline_find(). Shared by host and guest. */
+#ifndef AIRLOCK_PROTO_GUESTPARAMS_H
+#define AIRLOCK_PROTO_GUESTPARAMS_H
+
+/* The template: a block device name under /dev ("vda"), holding ext4. It is
+ * mounted read-only as the overlay's lower layer and becomes the root.
+ * Without it the guest runs in the initramfs, as root. */
+#define GUESTPARAM_ROOT "airlock.root="
+/* The sandbox disk ("vdb"), ext4, read-write: the overlay's upper layer,
+ * kept across boots. Without it (but with a template) the upper layer is a
+ * tmpfs and every change is gone when the VM ends. */
+#define GUESTPARAM_UPPER "airlock.upper="
+/* Who runs the command: a name in the template's /etc/passwd. */
+#define GUESTPARAM_USER "airlock.user="
+/* The command's working directory (default: the user's home). */
+#define GUESTPARAM_CWD "airlock.cwd="
+
+/* airlock.user's default when booting a template; without one it is root. */
+#define GUESTPARAM_DEFAULT_USER "agent"
+
+/* Device names are plain: [a-z0-9], starting with a letter, at most this
+ * long. airlock.user and airlock.cwd are percent-encoded like one argument
+ * of airlock.cmd (cmdline_encode_argv() with argc 1), so a path may hold
+ * blanks and ','; a name of plain bytes reads the same encoded or not. */
+#define GUESTPARAM_DEV_MAX 31
+#define GUESTPARAM_USER_MAX 32
+
+#endif
