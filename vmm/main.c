@@ -12,6 +12,7 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/vsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,8 @@ struct opts {
 	const char *kernel;
 	struct disk_opt disks[MAX_DISKS];
 	unsigned int ndisks;
+	const char *vsock;	/* the VM's Unix socket for vsock streams */
+	uint64_t vsock_cid;
 	const char *initrd;
 	const char *extra_cmdline;
 	const char *console;	/* NULL: none, kept in memory for diagnostics */
@@ -105,6 +108,10 @@ static void usage(FILE *f)
 	      "  --cmdline STR        extra kernel command-line parameters\n"
 	      "  --disk PATH[,ro]     attach a raw disk image (virtio-blk), read-only with\n"
 	      "                       ,ro; the first is /dev/vda in the guest (up to 8)\n"
+	      "  --vsock PATH         virtio-vsock: host programs reach guest port P by\n"
+	      "                       connecting to PATH and sending \"CONNECT P\\n\"; guest\n"
+	      "                       streams to host port P go to PATH_P\n"
+	      "  --vsock-cid N        the guest's vsock CID (default 3)\n"
 	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
 	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
 	      "  --console WHERE      kernel console to none (default: kept in memory\n"
@@ -171,12 +178,14 @@ static int parse_mem_mib(const char *s, uint64_t *mib)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
-	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK };
+	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "disk", required_argument, NULL, O_DISK },
+		{ "vsock", required_argument, NULL, O_VSOCK },
+		{ "vsock-cid", required_argument, NULL, O_VSOCK_CID },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "console", required_argument, NULL, O_CONSOLE },
@@ -192,7 +201,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	const char *end;
 	int c;
 
-	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB,
+	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
 			    .boot = X86_BOOT_AUTO, .seccomp = true };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
@@ -205,6 +214,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_CMDLINE:
 			o->extra_cmdline = optarg;
+			break;
+		case O_VSOCK:
+			if (!*optarg || strlen(optarg) + 12 > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				msg("--vsock '%s': a socket path of 1 to %zu bytes is needed",
+				    optarg, sizeof(((struct sockaddr_un *)0)->sun_path) - 12);
+				return -EINVAL;
+			}
+			o->vsock = optarg;
+			break;
+		case O_VSOCK_CID:
+			if (parse_uint(optarg, UINT32_MAX - 1, &v, &end) || *end || v < 3) {
+				msg("--vsock-cid '%s': expected a number from 3 to %u", optarg,
+				    UINT32_MAX - 1);
+				return -EINVAL;
+			}
+			o->vsock_cid = v;
 			break;
 		case O_DISK: {
 			size_t len = strlen(optarg);
@@ -505,6 +530,8 @@ int main(int argc, char **argv)
 	static char cmdline[X86_CMDLINE_MAX], con_ring[SERIAL_RING], err[512];
 	static char extra[X86_CMDLINE_MAX];
 	static struct virtio_blk blk[MAX_DISKS];
+	static struct virtio_vsock vsock;
+	unsigned int ndev;
 	int disk_fd[MAX_DISKS];
 	uint64_t disk_size[MAX_DISKS];
 	struct opts o;
@@ -548,17 +575,18 @@ int main(int argc, char **argv)
 		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
-	for (unsigned int i = 0, n = 0; i < o.ndisks; i++) {
+	ndev = o.ndisks + (o.vsock ? 1 : 0);
+	for (unsigned int i = 0, n = 0; i < ndev; i++) {
 		/* Devices are announced on the command line (no ACPI, no DT). */
 		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
 					    "%svirtio_mmio.device=4K@0x%llx:%u", n ? " " : "",
 					    VIRTIO_MMIO_BASE + i * 0x1000ull,
 					    VIRTIO_IRQ_BASE + i);
-		if (i + 1 == o.ndisks && o.extra_cmdline)
+		if (i + 1 == ndev && o.extra_cmdline)
 			snprintf(extra + n, sizeof(extra) - n, " %s", o.extra_cmdline);
 	}
 	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
-			   o.argv, o.ndisks ? extra : o.extra_cmdline) < 0 ||
+			   o.argv, ndev ? extra : o.extra_cmdline) < 0 ||
 	    strlen(cmdline) > k.cmdline_max) {
 		msg("the kernel command line would be longer than the %u bytes this "
 		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
@@ -625,7 +653,9 @@ int main(int argc, char **argv)
 		goto out_vm;
 	}
 	for (unsigned int i = 0; i < o.ndisks; i++) {
-		char id[21];
+		/* The serial the guest sees (/sys/block/vdX/serial); a
+		 * longer one than virtio's 20 bytes would be cut there. */
+		char id[32];
 
 		snprintf(id, sizeof(id), "airlock-disk%u", i);
 		r = virtio_blk_init(&blk[i], &vm, VIRTIO_MMIO_BASE + i * 0x1000ull,
@@ -634,6 +664,17 @@ int main(int argc, char **argv)
 		if (r) {
 			msg("cannot set up disk '%s': %s", o.disks[i].path, strerror(-r));
 			rc = EXIT_VM_FAILED;
+			goto out_vm;
+		}
+	}
+	if (o.vsock) {
+		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + o.ndisks * 0x1000ull,
+				      VIRTIO_IRQ_BASE + o.ndisks, o.vsock_cid, o.vsock);
+		if (r) {
+			msg("cannot set up vsock at '%s': %s", o.vsock,
+			    r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
+			rc = r == -EEXIST || r == -EACCES || r == -ENOENT ? EXIT_USAGE
+									  : EXIT_VM_FAILED;
 			goto out_vm;
 		}
 	}

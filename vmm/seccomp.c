@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,6 +85,12 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(pwritev), "virtio-blk writes" },
 	{ SCMP_SYS(fdatasync), "virtio-blk flush" },
 	{ SCMP_SYS(fallocate), "virtio-blk discard and write-zeroes (hole punching)" },
+	{ SCMP_SYS(accept4), "vsock: host programs connecting to the VM's socket" },
+	{ SCMP_SYS(connect), "vsock: guest streams to PATH_<port> (socket() is AF_UNIX only)" },
+	{ SCMP_SYS(readv), "vsock: host socket data into guest rx buffers" },
+	{ SCMP_SYS(sendmsg), "vsock: guest data to a host socket" },
+	{ SCMP_SYS(sendto), "vsock: the OK line, buffered guest data" },
+	{ SCMP_SYS(shutdown), "vsock: the guest shut its sending side" },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
@@ -143,5 +150,11 @@ int seccomp_install_main(char *err, size_t errlen)
 	r = add_rules(ctx, common, sizeof(common) / sizeof(common[0]));
 	if (r == 0)
 		r = add_rules(ctx, main_only, sizeof(main_only) / sizeof(main_only[0]));
+	/* New sockets: only Unix stream sockets, for guest-initiated vsock
+	 * streams. No network socket can ever be made here. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				     ARG_EQ32(0, AF_UNIX),
+				     ARG_EQ32(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC));
 	return load(ctx, r, "main", err, errlen);
 }

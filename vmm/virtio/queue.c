@@ -149,6 +149,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk(q, head, c);
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	uint32_t e[2] = { head, len };

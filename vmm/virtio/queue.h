@@ -58,6 +58,9 @@ int virtq_activate(struct virtq *q);
  * guest RAM. */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
+/* Give back the chain just popped, unused: the next pop returns it again. */
+void virtq_unpop(struct virtq *q);
+
 /* Return chain head to the driver with len bytes written. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 

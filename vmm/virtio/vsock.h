@@ -1,0 +1,128 @@
+/* virtio-vsock (virtio 1.2 §5.10) in userspace, with the host side as Unix
+ * sockets in the Firecracker "hybrid" style:
+ *   - a host program connects to the VM's socket PATH and writes
+ *     "CONNECT <port>\n"; once a guest listener on <port> accepts, it reads
+ *     "OK <host port>\n" and the socket is the stream;
+ *   - a guest connecting to the host (CID 2) port P reaches the Unix socket
+ *     "PATH_P" if something listens there, and gets a reset otherwise.
+ * Stream sockets only, with the full connection state machine and
+ * credit-based flow control both ways. Malformed packets are dropped and
+ * logged; they never stop the device. */
+#ifndef AIRLOCK_VMM_VIRTIO_VSOCK_H
+#define AIRLOCK_VMM_VIRTIO_VSOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include "vmm/virtio/mmio.h"
+#include "vmm/vm.h"
+
+#define VSOCK_HOST_CID 2
+#define VSOCK_MAX_CONNS 64
+#define VSOCK_BUF_ALLOC (256u * 1024)	/* what we let the guest have in flight */
+#define VSOCK_MAX_PKT (64u * 1024)	/* largest payload in either direction */
+#define VSOCK_PENDING_RST 32
+
+struct vsock_hdr {
+	uint64_t src_cid;
+	uint64_t dst_cid;
+	uint32_t src_port;
+	uint32_t dst_port;
+	uint32_t len;
+	uint16_t type;
+	uint16_t op;
+	uint32_t flags;
+	uint32_t buf_alloc;
+	uint32_t fwd_cnt;
+} __attribute__((packed));
+
+enum vsock_op {
+	VSOCK_OP_REQUEST = 1,
+	VSOCK_OP_RESPONSE = 2,
+	VSOCK_OP_RST = 3,
+	VSOCK_OP_SHUTDOWN = 4,
+	VSOCK_OP_RW = 5,
+	VSOCK_OP_CREDIT_UPDATE = 6,
+	VSOCK_OP_CREDIT_REQUEST = 7,
+};
+
+#define VSOCK_TYPE_STREAM 1
+#define VSOCK_SHUTDOWN_RCV 1
+#define VSOCK_SHUTDOWN_SEND 2
+
+/* Control packets a connection owes the guest. */
+enum {
+	WANT_REQUEST = 1,
+	WANT_RESPONSE = 2,
+	WANT_RST = 4,
+	WANT_CREDIT = 8,
+	WANT_SHUTDOWN = 16,
+};
+
+enum vsock_state {
+	CONN_FREE = 0,
+	CONN_HANDSHAKE,		/* host socket accepted, reading "CONNECT n" */
+	CONN_CONNECTING,	/* REQUEST sent to the guest, awaiting RESPONSE */
+	CONN_ESTABLISHED,
+	CONN_CLOSING,		/* RST owed to the guest, then free */
+};
+
+struct vsock_conn {
+	enum vsock_state state;
+	struct vm_event ev;
+	struct virtio_vsock *dev;
+	uint32_t host_port, guest_port;
+	unsigned int want;		/* WANT_* */
+	uint32_t shutdown_flags;	/* for WANT_SHUTDOWN */
+	bool readable;			/* the host socket may have data */
+	bool host_eof;			/* read() saw 0: no more from the host */
+	bool host_gone;			/* the host socket hung up entirely */
+	bool guest_no_rcv, guest_no_send;	/* guest's SHUTDOWN flags */
+	/* Credit: what the guest told us, and what we count. */
+	uint32_t peer_buf_alloc, peer_fwd_cnt;
+	uint32_t rx_cnt;		/* payload bytes sent to the guest */
+	uint32_t fwd_cnt;		/* guest payload bytes written to the host */
+	uint32_t fwd_cnt_sent;		/* fwd_cnt as last told to the guest */
+	/* Guest data the host socket could not take yet (< VSOCK_BUF_ALLOC). */
+	uint8_t *txbuf;
+	uint32_t txlen;
+	char line[32];			/* the CONNECT line, in handshake */
+	unsigned int line_len;
+};
+
+struct virtio_vsock {
+	struct virtio_mmio mmio;
+	struct vm *vm;			/* NULL in tests: no event registration */
+	uint64_t guest_cid;
+	struct sockaddr_un path;	/* the VM's socket */
+	int listen_fd;
+	struct vm_event listen_ev;
+	int reset_efd;			/* a vCPU thread asks the I/O loop to clean up */
+	struct vm_event reset_ev;
+	bool reset_pending;
+	uint32_t next_port;		/* host-side ports for host-initiated streams */
+	struct vsock_conn conn[VSOCK_MAX_CONNS];
+	struct { uint32_t host_port, guest_port; } rst[VSOCK_PENDING_RST];
+	unsigned int nrst;
+	unsigned int dropped;		/* malformed packets seen */
+	struct virtq_chain chain;	/* scratch, under mmio.lock */
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+};
+
+/* Create the device: the listening socket at path (made here, before the
+ * sandbox closes in), MMIO window base, interrupt irq, guest CID cid. */
+int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
+		      uint32_t irq, uint64_t cid, const char *path);
+
+/* Without KVM, for unit tests and fuzzing: no listener, no event loop.
+ * path still names where guest-initiated connections go ("path_P"). */
+int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
+		       uint64_t cid, const char *path);
+
+/* Parse and check a packet header read from the guest: 0, or -EINVAL
+ * naming the problem in *why. payload_len is what the chain carries. */
+int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
+		    uint64_t payload_len, const char **why);
+
+#endif
