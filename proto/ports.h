@@ -9,5 +9,7 @@
  * listen on one and pose as airlock-init to the next `airlock exec`. */
 #define AIRLOCK_VSOCK_PORT_EXEC 1000u	/* one exec control stream per connection */
 #define AIRLOCK_VSOCK_PORT_SYNC 1001u	/* file sync stream (not yet built) */
+/* Requests to the VM as a whole, e.g. power off (proto/control.h). */
+#define AIRLOCK_VSOCK_PORT_CONTROL 1002u
 
 #endif
