@@ -102,13 +102,37 @@ static int copy_field(char *dst, size_t size, struct slice s, const char *dflt)
 	return 0;
 }
 
+/* The fields of a passwd line, checked, into u (the name is checked by the
+ * caller). */
+static int fill_user(const struct slice *f, struct passwd_user *u)
+{
+	uint32_t uid, gid;
+	int ret;
+
+	if (!parse_id(f[2], &uid) || !parse_id(f[3], &gid))
+		return -EINVAL;
+	/* A relative home would make HOME and the cwd mean nothing. */
+	if (f[5].n > 0 && f[5].p[0] != '/')
+		return -EINVAL;
+	ret = copy_field(u->home, sizeof(u->home), f[5], "/");
+	if (ret == 0)
+		ret = copy_field(u->shell, sizeof(u->shell), f[6], "/bin/sh");
+	if (ret < 0)
+		return ret;
+	memcpy(u->name, f[0].p, f[0].n);
+	u->name[f[0].n] = '\0';
+	u->uid = uid;
+	u->gid = gid;
+	u->groups[0] = gid;
+	u->ngroups = 1;
+	return 0;
+}
+
 int passwd_find(const char *text, size_t len, const char *name,
 		struct passwd_user *u)
 {
 	struct slice line, f[PASSWD_FIELDS];
 	size_t pos = 0;
-	uint32_t uid, gid;
-	int ret;
 
 	if (!passwd_name_valid(name))
 		return -EINVAL;
@@ -117,23 +141,33 @@ int passwd_find(const char *text, size_t len, const char *name,
 		if (line.n <= strlen(name) || line.p[strlen(name)] != ':' ||
 		    memcmp(line.p, name, strlen(name)) != 0)
 			continue;
-		if (!split(line, f, PASSWD_FIELDS) ||
-		    !parse_id(f[2], &uid) || !parse_id(f[3], &gid))
+		if (!split(line, f, PASSWD_FIELDS))
 			return -EINVAL;
-		/* A relative home would make HOME and the cwd mean nothing. */
-		if (f[5].n > 0 && f[5].p[0] != '/')
+		return fill_user(f, u);
+	}
+	return -ENOENT;
+}
+
+int passwd_find_uid(const char *text, size_t len, uid_t uid,
+		    struct passwd_user *u)
+{
+	struct slice line, f[PASSWD_FIELDS];
+	char name[PASSWD_NAME_MAX + 1];
+	size_t pos = 0;
+	uint32_t id;
+
+	while (next_line(text, len, &pos, &line)) {
+		/* Lines that cannot be read cannot be the one asked for. */
+		if (!split(line, f, PASSWD_FIELDS) || !parse_id(f[2], &id) ||
+		    id != uid)
+			continue;
+		if (f[0].n > PASSWD_NAME_MAX || memchr(f[0].p, '\0', f[0].n))
 			return -EINVAL;
-		ret = copy_field(u->home, sizeof(u->home), f[5], "/");
-		if (ret == 0)
-			ret = copy_field(u->shell, sizeof(u->shell), f[6], "/bin/sh");
-		if (ret < 0)
-			return ret;
-		memcpy(u->name, name, strlen(name) + 1);
-		u->uid = uid;
-		u->gid = gid;
-		u->groups[0] = gid;
-		u->ngroups = 1;
-		return 0;
+		memcpy(name, f[0].p, f[0].n);
+		name[f[0].n] = '\0';
+		if (!passwd_name_valid(name))
+			return -EINVAL;
+		return fill_user(f, u);
 	}
 	return -ENOENT;
 }

@@ -39,6 +39,13 @@ bool passwd_name_valid(const char *name);
 int passwd_find(const char *text, size_t len, const char *name,
 		struct passwd_user *u);
 
+/* Looks uid up: the first line whose uid field is uid (lines that cannot be
+ * parsed are skipped). Fills u as passwd_find() does. Returns 0, -ENOENT if
+ * no line has that uid, -EINVAL if the one that does has a name this
+ * parser refuses or is malformed, -ENAMETOOLONG as above. */
+int passwd_find_uid(const char *text, size_t len, uid_t uid,
+		    struct passwd_user *u);
+
 /* Adds to u->groups the gid of every line "group:pw:gid:a,b,c" of group
  * text whose member list names u->name, once each. Malformed lines are
  * skipped. Returns 0, or -E2BIG if more than PASSWD_GROUPS_MAX. */

@@ -225,6 +225,45 @@ TEST(builtin_root)
 	CHECK_EQ(u.ngroups, 1);
 }
 
+TEST(find_by_uid)
+{
+	static const char odd[] =
+		"broken line\n"
+		"x:x:notanumber:1::/x:/bin/sh\n"
+		"-bad:x:2000:1::/b:/bin/sh\n"
+		"bad name:x:2001:1::/b:/bin/sh\n"
+		"averyveryveryveryveryverylongname1:x:2002:1::/b:/bin/sh\n"
+		"ok:x:2003:9:::\n"
+		"relhome:x:2004:1::home:/bin/sh\n";
+	struct passwd_user u;
+
+	memset(&u, 0xaa, sizeof(u));
+	CHECK_EQ(passwd_find_uid(passwd, strlen(passwd), 1000, &u), 0);
+	CHECK_STR(u.name, "agent");
+	CHECK_EQ(u.uid, 1000);
+	CHECK_EQ(u.gid, 1000);
+	CHECK_STR(u.home, "/home/agent");
+	CHECK_STR(u.shell, "/bin/bash");
+	CHECK_EQ(u.ngroups, 1);
+	/* First line with the uid wins; the name comes from that line. */
+	CHECK_EQ(passwd_find_uid(passwd, strlen(passwd), 0, &u), 0);
+	CHECK_STR(u.name, "root");
+	CHECK_EQ(passwd_find_uid(passwd, strlen(passwd), 1003, &u), 0);
+	CHECK_STR(u.name, "last");
+	CHECK_EQ(passwd_find_uid(passwd, strlen(passwd), 1004, &u), -ENOENT);
+	CHECK_EQ(passwd_find_uid("", 0, 0, &u), -ENOENT);
+	/* Unreadable lines are skipped; a name we refuse is refused. */
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 1, &u), -ENOENT);
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 2000, &u), -EINVAL);
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 2001, &u), -EINVAL);
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 2002, &u), -EINVAL);
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 2004, &u), -EINVAL);
+	CHECK_EQ(passwd_find_uid(odd, strlen(odd), 2003, &u), 0);
+	CHECK_STR(u.name, "ok");
+	CHECK_EQ(u.gid, 9);
+	CHECK_STR(u.home, "/");
+}
+
 int main(void)
 {
 	static const struct check_test tests[] = {
@@ -240,6 +279,7 @@ int main(void)
 		TEST_ENTRY(groups_none),
 		TEST_ENTRY(groups_too_many),
 		TEST_ENTRY(builtin_root),
+		TEST_ENTRY(find_by_uid),
 	};
 
 	return check_run(tests, sizeof(tests) / sizeof(tests[0]));
