@@ -31,7 +31,7 @@ struct init_ctx {
 /* What /proc/cmdline asks for, validated (params.c). */
 struct init_params {
 	char cmdbuf[INIT_CMDLINE_MAX];
-	char *argv[INIT_MAX_ARGS + 1];
+	char *argv[INIT_MAX_ARGS + 1];	/* argv[0] NULL: no airlock.cmd=, serve */
 	char root[GUESTPARAM_DEV_MAX + 1];	/* "": no template */
 	char upper[GUESTPARAM_DEV_MAX + 1];	/* "": tmpfs upper layer */
 	char user[PASSWD_NAME_MAX + 1];		/* default filled in */
@@ -83,6 +83,10 @@ struct init_user {
 };
 int init_user_lookup(const struct init_ctx *ctx, const char *name,
 		     struct init_user *u);
+/* The same by name, or by uid when name is NULL, for an exec request:
+ * returns -errno with why[] saying what is wrong (nothing is logged). */
+int init_user_find(const char *name, uid_t uid, struct init_user *u,
+		   char *why, size_t size);
 /* In the command's process: groups, gid, uid, each checked, and checked
  * again afterwards. Returns 0, or -errno and *what names the step. */
 int init_user_become(const struct passwd_user *pw, const char **what);

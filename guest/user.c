@@ -48,41 +48,50 @@ static int read_account_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-static int find_user(const struct init_ctx *ctx, const char *name,
-		     struct passwd_user *pw)
+/* The passwd entry of name, or of uid when name is NULL. */
+static int find_user(const char *name, uid_t uid, struct passwd_user *pw,
+		     char *why, size_t size)
 {
-	char *text = NULL;
+	char *text = NULL, who[PASSWD_NAME_MAX + 32];
 	size_t len = 0;
+	bool root;
 	int ret;
 
+	if (name)
+		snprintf(who, sizeof(who), "user '%s'", name);
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	root = name ? strcmp(name, "root") == 0 : uid == 0;
 	ret = read_account_file(PASSWD_FILE, &text, &len);
 	if (ret == 0) {
-		ret = passwd_find(text, len, name, pw);
+		ret = name ? passwd_find(text, len, name, pw)
+			   : passwd_find_uid(text, len, uid, pw);
 		free(text);
-		if (ret == -ENOENT && strcmp(name, "root") == 0)
+		if (ret == -ENOENT && root)
 			goto builtin_root;
 		if (ret == -ENOENT)
-			init_log(ctx, "no user '%s' in %s: the template must "
-				 "have it, or pass airlock.user=", name,
-				 PASSWD_FILE);
+			snprintf(why, size, "no %s in %s", who, PASSWD_FILE);
 		else if (ret < 0)
-			init_log(ctx, "the line for user '%s' in %s is "
-				 "malformed: %s", name, PASSWD_FILE,
+			snprintf(why, size, "the line for %s in %s is "
+				 "malformed: %s", who, PASSWD_FILE,
 				 strerror(-ret));
 		return ret;
 	}
 	/* The initramfs has no /etc/passwd: root is all it knows. */
-	if (ret == -ENOENT && strcmp(name, "root") == 0)
+	if (ret == -ENOENT && root)
 		goto builtin_root;
-	init_log(ctx, "cannot read %s to find user '%s': %s", PASSWD_FILE,
-		 name, strerror(-ret));
+	if (ret == -ENOENT)
+		snprintf(why, size, "no %s: there is no %s", who, PASSWD_FILE);
+	else
+		snprintf(why, size, "cannot read %s to find %s: %s",
+			 PASSWD_FILE, who, strerror(-ret));
 	return ret;
 builtin_root:
 	passwd_builtin_root(pw);
 	return 0;
 }
 
-static int find_groups(const struct init_ctx *ctx, struct passwd_user *pw)
+static int find_groups(struct passwd_user *pw, char *why, size_t size)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -92,27 +101,27 @@ static int find_groups(const struct init_ctx *ctx, struct passwd_user *pw)
 	if (ret == -ENOENT)
 		return 0;	/* no supplementary groups, like getgrouplist */
 	if (ret < 0) {
-		init_log(ctx, "cannot read %s for the groups of '%s': %s",
+		snprintf(why, size, "cannot read %s for the groups of '%s': %s",
 			 GROUP_FILE, pw->name, strerror(-ret));
 		return ret;
 	}
 	ret = passwd_add_groups(text, len, pw);
 	free(text);
 	if (ret < 0)
-		init_log(ctx, "user '%s' is in more than %d groups in %s",
+		snprintf(why, size, "user '%s' is in more than %d groups in %s",
 			 pw->name, PASSWD_GROUPS_MAX, GROUP_FILE);
 	return ret;
 }
 
-int init_user_lookup(const struct init_ctx *ctx, const char *name,
-		     struct init_user *u)
+int init_user_find(const char *name, uid_t uid, struct init_user *u,
+		   char *why, size_t size)
 {
 	size_t n = 0;
 	int ret;
 
-	ret = find_user(ctx, name, &u->pw);
+	ret = find_user(name, uid, &u->pw, why, size);
 	if (ret == 0)
-		ret = find_groups(ctx, &u->pw);
+		ret = find_groups(&u->pw, why, size);
 	if (ret < 0)
 		return ret;
 
@@ -132,6 +141,20 @@ int init_user_lookup(const struct init_ctx *ctx, const char *name,
 	u->envp[n++] = "LANG=C.UTF-8";
 	u->envp[n] = NULL;
 	return 0;
+}
+
+int init_user_lookup(const struct init_ctx *ctx, const char *name,
+		     struct init_user *u)
+{
+	char why[256];
+	int ret = init_user_find(name, 0, u, why, sizeof(why));
+
+	if (ret == -ENOENT)
+		init_log(ctx, "%s: the template must have it, or pass "
+			 "airlock.user=", why);
+	else if (ret < 0)
+		init_log(ctx, "%s", why);
+	return ret;
 }
 
 int init_user_become(const struct passwd_user *pw, const char **what)
