@@ -1,8 +1,11 @@
 /* airlock-init's main(): mount the basics, read what the kernel command line
- * asks for, switch to the template's root if there is one, run the command
- * as its user with clean stdio, and end the VM with its status. The VMM
- * learns how things went through the PV port (proto/pvport.h). */
+ * asks for, switch to the template's root if there is one, then either run
+ * the one command it names as its user with clean stdio and end the VM with
+ * its status, or (no command) serve commands over vsock until the host asks
+ * the VM to end (serve.h). The VMM learns how things went through the PV
+ * port (proto/pvport.h). */
 #include "guest/init.h"
+#include "guest/serve.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -121,6 +124,9 @@ int main(int argc, char **argv)
 	ret = init_user_lookup(&ctx, params.user, &user);
 	if (ret < 0)
 		init_fail(&ctx, -ret);
+	if (!params.argv[0])
+		init_serve(&ctx, &params, &user);
+
 	ret = init_stdio_open(&ctx);
 	if (ret < 0)
 		init_fail(&ctx, -ret);

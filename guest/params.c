@@ -50,9 +50,8 @@ static int read_command(const struct init_ctx *ctx, const char *cmdline,
 
 	tok = cmdline_find(cmdline, CMDLINE_CMD_KEY, &len);
 	if (!tok) {
-		init_log(ctx, "no command: the kernel command line has no %s "
-			 "parameter", CMDLINE_CMD_KEY);
-		return -EINVAL;
+		p->argv[0] = NULL;	/* serve mode: commands come over vsock */
+		return 0;
 	}
 	ret = cmdline_decode_argv(tok, len, p->cmdbuf, sizeof(p->cmdbuf),
 				  p->argv, INIT_MAX_ARGS);
