@@ -12,6 +12,7 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 
 #include <errno.h>
@@ -531,7 +532,8 @@ int main(int argc, char **argv)
 	static char extra[X86_CMDLINE_MAX];
 	static struct virtio_blk blk[MAX_DISKS];
 	static struct virtio_vsock vsock;
-	unsigned int ndev;
+	static struct virtio_rng rng;
+	unsigned int ndev, rng_slot, vsock_slot;
 	int disk_fd[MAX_DISKS];
 	uint64_t disk_size[MAX_DISKS];
 	struct opts o;
@@ -575,7 +577,12 @@ int main(int argc, char **argv)
 		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
-	ndev = o.ndisks + (o.vsock ? 1 : 0);
+	/* MMIO slots, in the order the guest probes them: the disks first
+	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
+	 * vsock if asked for. */
+	rng_slot = o.ndisks;
+	vsock_slot = rng_slot + 1;
+	ndev = vsock_slot + (o.vsock ? 1 : 0);
 	for (unsigned int i = 0, n = 0; i < ndev; i++) {
 		/* Devices are announced on the command line (no ACPI, no DT). */
 		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
@@ -586,7 +593,7 @@ int main(int argc, char **argv)
 			snprintf(extra + n, sizeof(extra) - n, " %s", o.extra_cmdline);
 	}
 	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
-			   o.argv, ndev ? extra : o.extra_cmdline) < 0 ||
+			   o.argv, extra) < 0 ||
 	    strlen(cmdline) > k.cmdline_max) {
 		msg("the kernel command line would be longer than the %u bytes this "
 		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
@@ -667,9 +674,19 @@ int main(int argc, char **argv)
 			goto out_vm;
 		}
 	}
+	/* Entropy from the first boot on: without it the guest's crng needs
+	 * seconds to initialise, and node, npm or anything calling
+	 * getrandom() early waits for it. */
+	r = virtio_rng_init(&rng, &vm, VIRTIO_MMIO_BASE + rng_slot * 0x1000ull,
+			    VIRTIO_IRQ_BASE + rng_slot);
+	if (r) {
+		msg("cannot set up virtio-rng: %s", strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
 	if (o.vsock) {
-		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + o.ndisks * 0x1000ull,
-				      VIRTIO_IRQ_BASE + o.ndisks, o.vsock_cid, o.vsock);
+		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + vsock_slot * 0x1000ull,
+				      VIRTIO_IRQ_BASE + vsock_slot, o.vsock_cid, o.vsock);
 		if (r) {
 			msg("cannot set up vsock at '%s': %s", o.vsock,
 			    r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));

@@ -85,6 +85,7 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(pwritev), "virtio-blk writes" },
 	{ SCMP_SYS(fdatasync), "virtio-blk flush" },
 	{ SCMP_SYS(fallocate), "virtio-blk discard and write-zeroes (hole punching)" },
+	{ SCMP_SYS(getrandom), "virtio-rng: the guest's entropy, from the host kernel's pool" },
 	{ SCMP_SYS(accept4), "vsock: host programs connecting to the VM's socket" },
 	{ SCMP_SYS(connect), "vsock: guest streams to PATH_<port> (socket() is AF_UNIX only)" },
 	{ SCMP_SYS(readv), "vsock: host socket data into guest rx buffers" },
