@@ -471,25 +471,52 @@ static void print_timing(struct vm *vm)
 	}
 }
 
+/* The rest of the last console line in [buf, buf + n) holding prefix (at
+ * its start if line_start), made printable: it is guest text on its way to
+ * the user's terminal, so no escape sequences. NULL if there is none. */
+static const char *console_line(char *buf, size_t n, const char *prefix,
+				bool line_start, int *len)
+{
+	size_t plen = strlen(prefix);
+	char *p = buf, *found = NULL, *end = buf + n;
+
+	while ((p = memmem(p, (size_t)(end - p), prefix, plen))) {
+		if (!line_start || p == buf || p[-1] == '\n')
+			found = p + plen;
+		p++;
+	}
+	if (!found)
+		return NULL;
+	for (p = found; p < end && *p != '\r' && *p != '\n'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	*len = (int)(p - found);
+	return found;
+}
+
 /* Why the VM ended without an exit status, for the user. */
 static void explain_failure(struct vm *vm, struct serial *con)
 {
 	static char tail[SERIAL_RING + 1];
 	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
-	int init_err = atomic_load(&vm->init_errno);
-	const char *p;
+	int init_err = atomic_load(&vm->init_errno), len = 0;
+	size_t n = serial_ring_read(con, tail, sizeof(tail));
+	const char *p = console_line(tail, n, "Kernel panic - not syncing: ", false, &len);
+	const char *why;
 
-	serial_ring_read(con, tail, sizeof(tail));
-	p = strstr(tail, "Kernel panic - not syncing: ");
 	if (end == VM_END_ERROR) {
 		msg("the VM failed: %s", vm->error);
 	} else if (p) {
-		size_t len = strcspn(p, "\r\n");
-
-		msg("the guest kernel panicked: %.*s", (int)len, p);
+		msg("the guest kernel panicked: Kernel panic - not syncing: %.*s", len, p);
 	} else if (init_err) {
-		msg("airlock-init could not run the command: %s (see --console=stderr)",
-		    strerrordesc_np(init_err));
+		/* airlock-init's own last word says what failed and how to
+		 * fix it; the errno alone ("Invalid argument") does not. */
+		why = console_line(tail, n, "airlock-init: ", true, &len);
+		if (why)
+			msg("airlock-init could not run the command: %.*s", len, why);
+		else
+			msg("airlock-init could not run the command: %s (see --console=stderr)",
+			    strerrordesc_np(init_err));
 	} else {
 		msg("the guest %s before the command finished (no exit status reported); "
 		    "rerun with --console=stderr to see the kernel log",
