@@ -198,10 +198,11 @@ static void hdr_for(const struct virtio_vsock *v, struct vsock_conn *c,
 }
 
 /* The guest gets a credit update once a quarter of its window has reached
- * the host since the last one, so a sender never stalls on stale credit. */
+ * the host since the last one, so a sender never stalls on stale credit;
+ * one that will send no more needs none. */
 static void maybe_credit(struct vsock_conn *c)
 {
-	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 4)
+	if (!c->guest_no_send && c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 4)
 		c->want |= WANT_CREDIT;
 }
 
