@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -30,6 +31,7 @@ enum { Q_RX = 0, Q_TX = 1, Q_EVENT = 2 };
 #define FIRST_HOST_PORT (1u << 30)	/* ports we pick for host-initiated streams */
 #define MAX_LOGGED_DROPS 10
 #define SOCK_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define BUFS_SIZE ((size_t)VSOCK_MAX_CONNS * VSOCK_BUF_ALLOC)
 
 _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr layout");
 
@@ -413,7 +415,6 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 {
 	ssize_t n = 0;
 
-	c->tx_cnt += len;
 	if (c->txlen == 0 && len) {
 		int k = virtq_slice(ch->r, ch->nr, HDR_LEN, len, v->iov, VIRTQ_MAX_CHAIN);
 		if (k > 0) {
@@ -435,6 +436,7 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 		virtq_read(ch, HDR_LEN + (uint64_t)n, c->txbuf + c->txlen, len - (uint32_t)n);
 		c->txlen += len - (uint32_t)n;
 	}
+	c->tx_cnt += len;
 	maybe_credit(c);
 }
 
@@ -885,11 +887,15 @@ static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
 	    strlen(path) + 12 > sizeof(v->path.sun_path))
 		return -EINVAL;
 	strcpy(v->path.sun_path, path);
-	/* Every stream's buffer, made now: no allocation once the sandbox is
-	 * closed. Pages are touched only when a host reader lags. */
-	v->bufs = calloc(VSOCK_MAX_CONNS, VSOCK_BUF_ALLOC);
-	if (!v->bufs)
+	/* Every stream's buffer, mapped now: no allocation once the sandbox
+	 * is closed. A page costs memory only once a lagging host reader
+	 * makes us keep guest data in it. */
+	v->bufs = mmap(NULL, BUFS_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->bufs == MAP_FAILED) {
+		v->bufs = NULL;
 		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		conn_clear(v, &v->conn[i]);
 	return 0;
@@ -920,7 +926,8 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 		for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 			if (v->conn[i].state != CONN_FREE)
 				conn_free(&v->conn[i]);
-	free(v->bufs);
+	if (v->bufs)
+		munmap(v->bufs, BUFS_SIZE);
 	v->bufs = NULL;
 	close_fd(&v->listen_fd);
 	close_fd(&v->reset_efd);
