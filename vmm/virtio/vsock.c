@@ -774,8 +774,12 @@ static void on_listen(struct vm_event *ev, uint32_t events)
 	(void)events;
 	pthread_mutex_lock(&v->mmio.lock);
 	cleanup_after_reset(v);
-	while ((fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		host_conn(v, fd);
+	/* Edge-triggered: drain. Out of fds, the rest wait for the next
+	 * connection's edge instead of spinning the loop. */
+	while ((fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
+	       errno == EINTR || errno == ECONNABORTED)
+		if (fd >= 0)
+			host_conn(v, fd);
 	settle(v);
 	pthread_mutex_unlock(&v->mmio.lock);
 }
@@ -983,7 +987,7 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
 	v->listen_ev = (struct vm_event){ v->listen_fd, on_listen, v };
 	v->reset_ev = (struct vm_event){ v->reset_efd, on_reset, v };
 	v->timer_ev = (struct vm_event){ v->timer_fd, on_timer, v };
-	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN)) ||
+	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN | EPOLLET)) ||
 	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)))
 		return r;
 	return vm_event_add(vm, &v->timer_ev, EPOLLIN);
