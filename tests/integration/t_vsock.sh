@@ -115,6 +115,7 @@ test_vsock_guest_connect_without_listener_is_reset() {
 test_vsock_host_refusals() {
 	vsock_setup || return
 	vsock_start -- vsockcat echo 1234 2 || return
+	vsock_host_bg silent "$S/v.sock"	# closed by the 10 s handshake deadline
 	vsock_host connect "$S/v.sock" 1234 1000	# the guest listens now
 	expect_host py.out '^ok'
 	# A port nobody listens on, and lines that are not a handshake.
@@ -126,6 +127,8 @@ test_vsock_host_refusals() {
 		--vsock "$S/v.sock" -- true >"$S/out2" 2>"$S/err2"
 	[ $? -eq 2 ] && grep -q "another VM is listening on it" "$S/err2" ||
 		fail "second VM on the same socket: $(cat "$S/err2")"
+	vsock_host_wait
+	expect_host pybg.out '^closed after'
 	vsock_host connect "$S/v.sock" 1234 1000	# still serving
 	expect_host py.out '^ok'
 	vsock_wait

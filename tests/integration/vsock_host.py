@@ -14,6 +14,8 @@
                                          comes back), then vanish mid-stream
   vsock_host.py refused SOCK LINE...     per LINE: connect, send it and a newline;
                                          the socket must close without a reply
+  vsock_host.py silent SOCK              connect, send nothing: the socket must
+                                         be closed, without a reply, in 8-30 s
 PATH appears only once it is listening. Prints one line and exits 0 on
 success, 1 with the reason otherwise.
 """
@@ -223,9 +225,23 @@ def cmd_refused(sock_path, *lines):
     return 0
 
 
+def cmd_silent(sock_path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(sock_path)
+    t0 = time.time()
+    data = s.recv(100)
+    secs = time.time() - t0
+    if data or not 8 <= secs <= 30:
+        print("got %r after %.1f s" % (data, secs))
+        return 1
+    print("closed after %.0f s" % secs)
+    return 0
+
+
 if __name__ == "__main__":
     cmds = {"connect": cmd_connect, "serve": cmd_serve, "drop": cmd_drop,
-            "hangup": cmd_hangup, "refused": cmd_refused}
+            "hangup": cmd_hangup, "refused": cmd_refused, "silent": cmd_silent}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)
