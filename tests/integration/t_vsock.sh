@@ -73,7 +73,8 @@ vsock_host_wait() {
 # expect_host FILE REGEX: the helper's output there matches, and it succeeded.
 expect_host() {
 	grep -qE -- "$2" "$S/$1" && [ "$PY_RC" -eq 0 ] ||
-		fail "vsock_host.py (status $PY_RC) said '$(head -c 400 "$S/$1")', expected /$2/"
+		fail "vsock_host.py (status $PY_RC) said '$(head -c 400 "$S/$1")', expected /$2/;" \
+			"airlock-vmm said '$(head -c 600 "$T/err")'"
 }
 
 expect_out_has() {
