@@ -716,9 +716,10 @@ int main(int argc, char **argv)
 				      VIRTIO_IRQ_BASE + vsock_slot, o.vsock_cid, o.vsock);
 		if (r) {
 			msg("cannot set up vsock at '%s': %s", o.vsock,
-			    r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
-			rc = r == -EEXIST || r == -EACCES || r == -ENOENT ? EXIT_USAGE
-									  : EXIT_VM_FAILED;
+			    r == -EEXIST ? "the path exists and is not a socket" :
+			    r == -EADDRINUSE ? "another VM is listening on it" : strerror(-r));
+			rc = r == -EEXIST || r == -EADDRINUSE || r == -EACCES || r == -ENOENT
+				     ? EXIT_USAGE : EXIT_VM_FAILED;
 			goto out_vm;
 		}
 	}

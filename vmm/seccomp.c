@@ -75,11 +75,11 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(epoll_wait), "the I/O loop waits for kicks, signals, the VM end" },
 	{ SCMP_SYS(epoll_pwait), "the same, where glibc uses epoll_pwait" },
 	{ SCMP_SYS(epoll_ctl), "the I/O loop registers and drops its event sources" },
-	{ SCMP_SYS(read), "draining the signalfd and the end eventfd" },
+	{ SCMP_SYS(read), "draining the signalfd, eventfds and timerfd; vsock CONNECT lines" },
 	{ SCMP_SYS(getpid), "pthread_kill of a vCPU thread" },
 	{ SCMP_SYS(gettid), "pthread_kill of a vCPU thread" },
 	{ SCMP_SYS(tgkill), "kick a vCPU thread out of KVM_RUN" },
-	{ SCMP_SYS(close), "releasing fds at exit" },
+	{ SCMP_SYS(close), "releasing fds at exit; vsock: host sockets of ended streams" },
 	{ SCMP_SYS(getrusage), "peak memory for --boot-timing" },
 	{ SCMP_SYS(preadv), "virtio-blk reads, on the disk fds opened before start" },
 	{ SCMP_SYS(pwritev), "virtio-blk writes" },
@@ -91,7 +91,8 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(readv), "vsock: host socket data into guest rx buffers" },
 	{ SCMP_SYS(sendmsg), "vsock: guest data to a host socket" },
 	{ SCMP_SYS(sendto), "vsock: the OK line, buffered guest data" },
-	{ SCMP_SYS(shutdown), "vsock: the guest shut its sending side" },
+	{ SCMP_SYS(shutdown), "vsock: the guest shut its sending or receiving side" },
+	{ SCMP_SYS(timerfd_settime), "vsock: a 1 s tick only while a handshake is pending" },
 };
 
 static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
