@@ -12,6 +12,7 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 
 #include <errno.h>
@@ -470,25 +471,52 @@ static void print_timing(struct vm *vm)
 	}
 }
 
+/* The rest of the last console line in [buf, buf + n) holding prefix (at
+ * its start if line_start), made printable: it is guest text on its way to
+ * the user's terminal, so no escape sequences. NULL if there is none. */
+static const char *console_line(char *buf, size_t n, const char *prefix,
+				bool line_start, int *len)
+{
+	size_t plen = strlen(prefix);
+	char *p = buf, *found = NULL, *end = buf + n;
+
+	while ((p = memmem(p, (size_t)(end - p), prefix, plen))) {
+		if (!line_start || p == buf || p[-1] == '\n')
+			found = p + plen;
+		p++;
+	}
+	if (!found)
+		return NULL;
+	for (p = found; p < end && *p != '\r' && *p != '\n'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	*len = (int)(p - found);
+	return found;
+}
+
 /* Why the VM ended without an exit status, for the user. */
 static void explain_failure(struct vm *vm, struct serial *con)
 {
 	static char tail[SERIAL_RING + 1];
 	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
-	int init_err = atomic_load(&vm->init_errno);
-	const char *p;
+	int init_err = atomic_load(&vm->init_errno), len = 0;
+	size_t n = serial_ring_read(con, tail, sizeof(tail));
+	const char *p = console_line(tail, n, "Kernel panic - not syncing: ", false, &len);
+	const char *why;
 
-	serial_ring_read(con, tail, sizeof(tail));
-	p = strstr(tail, "Kernel panic - not syncing: ");
 	if (end == VM_END_ERROR) {
 		msg("the VM failed: %s", vm->error);
 	} else if (p) {
-		size_t len = strcspn(p, "\r\n");
-
-		msg("the guest kernel panicked: %.*s", (int)len, p);
+		msg("the guest kernel panicked: Kernel panic - not syncing: %.*s", len, p);
 	} else if (init_err) {
-		msg("airlock-init could not run the command: %s (see --console=stderr)",
-		    strerrordesc_np(init_err));
+		/* airlock-init's own last word says what failed and how to
+		 * fix it; the errno alone ("Invalid argument") does not. */
+		why = console_line(tail, n, "airlock-init: ", true, &len);
+		if (why)
+			msg("airlock-init could not run the command: %.*s", len, why);
+		else
+			msg("airlock-init could not run the command: %s (see --console=stderr)",
+			    strerrordesc_np(init_err));
 	} else {
 		msg("the guest %s before the command finished (no exit status reported); "
 		    "rerun with --console=stderr to see the kernel log",
@@ -531,7 +559,8 @@ int main(int argc, char **argv)
 	static char extra[X86_CMDLINE_MAX];
 	static struct virtio_blk blk[MAX_DISKS];
 	static struct virtio_vsock vsock;
-	unsigned int ndev;
+	static struct virtio_rng rng;
+	unsigned int ndev, rng_slot, vsock_slot;
 	int disk_fd[MAX_DISKS];
 	uint64_t disk_size[MAX_DISKS];
 	struct opts o;
@@ -575,7 +604,12 @@ int main(int argc, char **argv)
 		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
-	ndev = o.ndisks + (o.vsock ? 1 : 0);
+	/* MMIO slots, in the order the guest probes them: the disks first
+	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
+	 * vsock if asked for. */
+	rng_slot = o.ndisks;
+	vsock_slot = rng_slot + 1;
+	ndev = vsock_slot + (o.vsock ? 1 : 0);
 	for (unsigned int i = 0, n = 0; i < ndev; i++) {
 		/* Devices are announced on the command line (no ACPI, no DT). */
 		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
@@ -586,7 +620,7 @@ int main(int argc, char **argv)
 			snprintf(extra + n, sizeof(extra) - n, " %s", o.extra_cmdline);
 	}
 	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
-			   o.argv, ndev ? extra : o.extra_cmdline) < 0 ||
+			   o.argv, extra) < 0 ||
 	    strlen(cmdline) > k.cmdline_max) {
 		msg("the kernel command line would be longer than the %u bytes this "
 		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
@@ -667,14 +701,25 @@ int main(int argc, char **argv)
 			goto out_vm;
 		}
 	}
+	/* Entropy from the first boot on: without it the guest's crng needs
+	 * seconds to initialise, and node, npm or anything calling
+	 * getrandom() early waits for it. */
+	r = virtio_rng_init(&rng, &vm, VIRTIO_MMIO_BASE + rng_slot * 0x1000ull,
+			    VIRTIO_IRQ_BASE + rng_slot);
+	if (r) {
+		msg("cannot set up virtio-rng: %s", strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
 	if (o.vsock) {
-		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + o.ndisks * 0x1000ull,
-				      VIRTIO_IRQ_BASE + o.ndisks, o.vsock_cid, o.vsock);
+		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + vsock_slot * 0x1000ull,
+				      VIRTIO_IRQ_BASE + vsock_slot, o.vsock_cid, o.vsock);
 		if (r) {
 			msg("cannot set up vsock at '%s': %s", o.vsock,
-			    r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
-			rc = r == -EEXIST || r == -EACCES || r == -ENOENT ? EXIT_USAGE
-									  : EXIT_VM_FAILED;
+			    r == -EEXIST ? "the path exists and is not a socket" :
+			    r == -EADDRINUSE ? "another VM is listening on it" : strerror(-r));
+			rc = r == -EEXIST || r == -EADDRINUSE || r == -EACCES || r == -ENOENT
+				     ? EXIT_USAGE : EXIT_VM_FAILED;
 			goto out_vm;
 		}
 	}

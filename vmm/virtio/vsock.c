@@ -1,8 +1,15 @@
 /* virtio-vsock device: see vsock.h. Everything runs on the I/O loop under
- * the device lock: queue kicks, host socket events, accepted connections.
- * The guest's packets are checked (type, CIDs, length, op, credit) before
- * anything is done for them; a bad one is dropped with a log line and, if
- * it names a connection, answered with a reset. */
+ * the device lock: queue kicks, host socket events, accepted connections,
+ * the deadline timer. The guest's packets are checked (type, CIDs, length,
+ * op, state, credit) before anything is done for them; a bad one is
+ * dropped with a log line and, if it names a stream, answered with a reset.
+ *
+ * A stream closes cleanly (§5.10.6.6) once both directions are done: the
+ * guest shut its sending side and all it sent reached the host socket, and
+ * the host sent EOF or the guest will not read. Then the guest gets RST and
+ * the host socket is closed. Host sockets' epoll events are only hints:
+ * what happened is learnt from read() and send(), so an event that arrives
+ * for a slot closed and reused meanwhile costs one EAGAIN. */
 #include "vmm/virtio/vsock.h"
 
 #include <errno.h>
@@ -11,8 +18,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_VSOCK 19
@@ -20,12 +30,27 @@ enum { Q_RX = 0, Q_TX = 1, Q_EVENT = 2 };
 #define HDR_LEN sizeof(struct vsock_hdr)
 #define FIRST_HOST_PORT (1u << 30)	/* ports we pick for host-initiated streams */
 #define MAX_LOGGED_DROPS 10
+#define SOCK_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define BUFS_SIZE ((size_t)VSOCK_MAX_CONNS * VSOCK_BUF_ALLOC)
 
 _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr layout");
 
-static void drop(struct virtio_vsock *v, const char *why)
+static void on_conn(struct vm_event *ev, uint32_t events);
+
+static uint64_t now_ns(void)
 {
-	if (v->dropped < MAX_LOGGED_DROPS)
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void drop(struct virtio_vsock *v, const struct vsock_hdr *h, const char *why)
+{
+	if (v->dropped < MAX_LOGGED_DROPS && h)
+		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet (op %u, "
+			"port %u to %u): %s\n", h->op, h->src_port, h->dst_port, why);
+	else if (v->dropped < MAX_LOGGED_DROPS)
 		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet: %s\n", why);
 	else if (v->dropped == MAX_LOGGED_DROPS)
 		fprintf(stderr, "airlock-vmm: virtio-vsock: further dropped packets not reported\n");
@@ -54,6 +79,8 @@ int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
 	return -EINVAL;
 }
 
+/* --- connections ---------------------------------------------------- */
+
 static struct vsock_conn *find(struct virtio_vsock *v, uint32_t host_port,
 			       uint32_t guest_port)
 {
@@ -67,47 +94,62 @@ static struct vsock_conn *find(struct virtio_vsock *v, uint32_t host_port,
 	return NULL;
 }
 
-static struct vsock_conn *conn_alloc(struct virtio_vsock *v)
+/* A slot as it is when free. Its event stays callable: an epoll event
+ * fetched before its socket was closed may still be dispatched to it. */
+static void conn_clear(struct virtio_vsock *v, struct vsock_conn *c)
+{
+	size_t i = (size_t)(c - v->conn);
+
+	*c = (struct vsock_conn){ .dev = v, .ev = { -1, on_conn, c },
+				  .txbuf = v->bufs + i * VSOCK_BUF_ALLOC };
+}
+
+static struct vsock_conn *conn_alloc(struct virtio_vsock *v, int fd)
 {
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &v->conn[i];
 
 		if (c->state == CONN_FREE) {
-			memset(c, 0, sizeof(*c));
-			c->dev = v;
-			c->ev.fd = -1;
+			conn_clear(v, c);
+			c->ev.fd = fd;
 			return c;
 		}
 	}
 	return NULL;
 }
 
-static void conn_free(struct vsock_conn *c)
+static int watch(struct virtio_vsock *v, struct vsock_conn *c)
 {
-	if (c->ev.fd >= 0) {
-		if (c->dev->vm)
-			vm_event_del(c->dev->vm, &c->ev);
-		close(c->ev.fd);
-	}
-	free(c->txbuf);
-	memset(c, 0, sizeof(*c));
+	return v->vm ? vm_event_add(v->vm, &c->ev, SOCK_EVENTS) : 0;
+}
+
+static void close_host(struct vsock_conn *c)
+{
+	if (c->ev.fd < 0)
+		return;
+	if (c->dev->vm)
+		vm_event_del(c->dev->vm, &c->ev);
+	close(c->ev.fd);
 	c->ev.fd = -1;
 }
 
-static void conn_reset(struct vsock_conn *c)
+static void conn_free(struct vsock_conn *c)
 {
-	/* Tell the guest, then forget the connection once that is sent. */
-	c->state = CONN_CLOSING;
-	c->want = WANT_RST;
-	if (c->ev.fd >= 0) {
-		if (c->dev->vm)
-			vm_event_del(c->dev->vm, &c->ev);
-		close(c->ev.fd);
-		c->ev.fd = -1;
-	}
+	close_host(c);
+	conn_clear(c->dev, c);
 }
 
-/* Answer a packet that belongs to no connection with a reset. */
+/* The stream is over: close the host socket and tell the guest with a
+ * reset; the slot is free once that is sent (or the guest resets too). */
+static void conn_reset(struct vsock_conn *c)
+{
+	close_host(c);
+	c->state = CONN_CLOSING;
+	c->want = WANT_RST;
+	c->deadline = 0;
+}
+
+/* Answer a packet that belongs to no stream with a reset. */
 static void queue_rst(struct virtio_vsock *v, const struct vsock_hdr *h)
 {
 	if (h->op == VSOCK_OP_RST || v->nrst >= VSOCK_PENDING_RST)
@@ -117,6 +159,18 @@ static void queue_rst(struct virtio_vsock *v, const struct vsock_hdr *h)
 	v->nrst++;
 }
 
+/* A bad packet: log it, and reset the stream it names, if any. */
+static void reject(struct virtio_vsock *v, struct vsock_conn *c,
+		   const struct vsock_hdr *h, const char *why)
+{
+	drop(v, h, why);
+	if (c && c->state != CONN_CLOSING)
+		conn_reset(c);
+	else if (!c && h->src_cid == v->guest_cid && h->dst_cid == VSOCK_HOST_CID)
+		queue_rst(v, h);
+}
+
+/* What the guest can still take: buf_alloc - (rx_cnt - fwd_cnt) (§5.10.6.3). */
 static uint32_t peer_credit(const struct vsock_conn *c)
 {
 	uint32_t in_flight = c->rx_cnt - c->peer_fwd_cnt;
@@ -140,19 +194,128 @@ static void hdr_for(const struct virtio_vsock *v, struct vsock_conn *c,
 		.buf_alloc = VSOCK_BUF_ALLOC,
 		.fwd_cnt = c->fwd_cnt,
 	};
-	c->fwd_cnt_sent = c->fwd_cnt;	/* every packet carries our credit */
+	/* Every packet carries our credit: no separate update is owed. */
+	c->fwd_cnt_sent = c->fwd_cnt;
+	c->want &= ~(unsigned int)WANT_CREDIT;
 }
 
-/* The guest gets a credit update once it has used a quarter of its window
- * since the last one, so a sender never stalls on stale credit. */
+/* The guest gets a credit update once a quarter of its window has reached
+ * the host since the last one, so a sender never stalls on stale credit;
+ * one that will send no more needs none. */
 static void maybe_credit(struct vsock_conn *c)
 {
-	if (c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 4)
+	if (!c->guest_no_send && c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 4)
 		c->want |= WANT_CREDIT;
 }
 
-/* Write a packet for the guest into rx chain ch. Returns its length, or 0
- * if nothing is owed right now. */
+/* Pass the host the guest's EOF once all the guest's data is through, and
+ * end the stream once both directions are done. */
+static void conn_progress(struct vsock_conn *c)
+{
+	if (c->state != CONN_ESTABLISHED || !c->guest_no_send || c->txlen)
+		return;
+	shutdown(c->ev.fd, SHUT_WR);
+	if (c->host_eof || c->guest_no_rcv)
+		conn_reset(c);
+}
+
+/* --- host to guest ---------------------------------------------------- */
+
+/* Host data for the guest, read into ch after the header: 1 with *len
+ * set, 0 if there is nothing to send now, -1 if the stream changed (EOF,
+ * error, no credit) and owes a control packet instead. */
+static int read_host(struct virtio_vsock *v, struct vsock_conn *c,
+		     const struct virtq_chain *ch, uint32_t *len)
+{
+	uint64_t room = ch->w_len - HDR_LEN;
+	uint32_t credit = peer_credit(c);
+	ssize_t n;
+	int k;
+
+	if (c->state != CONN_ESTABLISHED || !c->readable || c->host_eof || c->guest_no_rcv)
+		return 0;
+	if (credit == 0) {
+		if (c->credit_requested)
+			return 0;
+		c->credit_requested = true;	/* once, until the guest speaks */
+		c->want |= WANT_CREDIT_REQUEST;
+		return -1;
+	}
+	if (room > credit)
+		room = credit;
+	if (room > VSOCK_MAX_PKT)
+		room = VSOCK_MAX_PKT;
+	k = virtq_slice(ch->w, ch->nw, HDR_LEN, room, v->iov, VIRTQ_MAX_CHAIN);
+	if (k <= 0)
+		return 0;	/* a buffer with room for a header only */
+	do
+		n = readv(c->ev.fd, v->iov, k);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		*len = (uint32_t)n;
+		c->rx_cnt += (uint32_t)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		c->readable = false;
+		return 0;
+	}
+	if (n < 0) {
+		conn_reset(c);
+		return -1;
+	}
+	/* EOF: the host will send no more; it may still read. */
+	c->host_eof = true;
+	c->want |= WANT_SHUTDOWN;
+	conn_progress(c);
+	return -1;
+}
+
+/* The next packet connection c owes the guest, written into rx chain ch:
+ * its length, or 0 if it owes nothing now. */
+static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
+			const struct virtq_chain *ch)
+{
+	struct vsock_hdr h;
+	uint32_t len = 0;
+
+	for (;;) {
+		if (c->state == CONN_FREE || c->state == CONN_HANDSHAKE)
+			return 0;
+		if (c->want & WANT_RST) {
+			hdr_for(v, c, &h, VSOCK_OP_RST, 0, 0);
+			conn_free(c);
+		} else if (c->want & WANT_REQUEST) {
+			c->want &= ~(unsigned int)WANT_REQUEST;
+			hdr_for(v, c, &h, VSOCK_OP_REQUEST, 0, 0);
+		} else if (c->want & WANT_RESPONSE) {
+			c->want &= ~(unsigned int)WANT_RESPONSE;
+			hdr_for(v, c, &h, VSOCK_OP_RESPONSE, 0, 0);
+		} else if (c->want & WANT_SHUTDOWN) {
+			c->want &= ~(unsigned int)WANT_SHUTDOWN;
+			hdr_for(v, c, &h, VSOCK_OP_SHUTDOWN, 0, VSOCK_SHUTDOWN_SEND);
+		} else if (c->want & WANT_CREDIT_REQUEST) {
+			c->want &= ~(unsigned int)WANT_CREDIT_REQUEST;
+			hdr_for(v, c, &h, VSOCK_OP_CREDIT_REQUEST, 0, 0);
+		} else if (c->want & WANT_CREDIT) {
+			hdr_for(v, c, &h, VSOCK_OP_CREDIT_UPDATE, 0, 0);
+		} else {
+			int r = read_host(v, c, ch, &len);
+
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				continue;	/* it owes a control packet now */
+			hdr_for(v, c, &h, VSOCK_OP_RW, len, 0);
+		}
+		virtq_write(ch, 0, &h, HDR_LEN);
+		return (uint32_t)HDR_LEN + len;
+	}
+}
+
+/* Fill rx chain ch with the next packet owed: resets for unknown streams
+ * first, then the connections in turn, starting after the last one served
+ * so that one busy stream cannot starve the others. */
 static uint32_t fill_rx(struct virtio_vsock *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
@@ -166,84 +329,22 @@ static uint32_t fill_rx(struct virtio_vsock *v, const struct virtq_chain *ch)
 		virtq_write(ch, 0, &h, HDR_LEN);
 		return HDR_LEN;
 	}
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vsock_conn *c = &v->conn[i];
-		uint64_t room;
-		ssize_t n;
-		int k;
+	for (unsigned int k = 0; k < VSOCK_MAX_CONNS; k++) {
+		unsigned int i = (v->rr + k) % VSOCK_MAX_CONNS;
+		uint32_t len = conn_rx(v, &v->conn[i], ch);
 
-		if (c->state == CONN_FREE || c->state == CONN_HANDSHAKE)
-			continue;
-		if (c->want & WANT_RST) {
-			hdr_for(v, c, &h, VSOCK_OP_RST, 0, 0);
-			conn_free(c);
-		} else if (c->want & WANT_REQUEST) {
-			c->want &= ~WANT_REQUEST;
-			hdr_for(v, c, &h, VSOCK_OP_REQUEST, 0, 0);
-		} else if (c->want & WANT_RESPONSE) {
-			c->want &= ~WANT_RESPONSE;
-			hdr_for(v, c, &h, VSOCK_OP_RESPONSE, 0, 0);
-		} else if (c->want & WANT_SHUTDOWN) {
-			c->want &= ~WANT_SHUTDOWN;
-			hdr_for(v, c, &h, VSOCK_OP_SHUTDOWN, 0, c->shutdown_flags);
-		} else if (c->want & WANT_CREDIT) {
-			c->want &= ~WANT_CREDIT;
-			hdr_for(v, c, &h, VSOCK_OP_CREDIT_UPDATE, 0, 0);
-		} else if (c->state == CONN_ESTABLISHED && c->readable &&
-			   !c->host_eof && !c->guest_no_rcv && peer_credit(c) > 0) {
-			room = ch->w_len - HDR_LEN;
-			if (room > peer_credit(c))
-				room = peer_credit(c);
-			if (room > VSOCK_MAX_PKT)
-				room = VSOCK_MAX_PKT;
-			k = virtq_slice(ch->w, ch->nw, HDR_LEN, room, v->iov, VIRTQ_MAX_CHAIN);
-			if (k <= 0)
-				continue;
-			n = readv(c->ev.fd, v->iov, k);
-			if (n > 0) {
-				hdr_for(v, c, &h, VSOCK_OP_RW, (uint32_t)n, 0);
-				c->rx_cnt += (uint32_t)n;
-				virtq_write(ch, 0, &h, HDR_LEN);
-				return HDR_LEN + (uint32_t)n;
-			}
-			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-				c->readable = false;
-				continue;
-			}
-			if (n < 0 || c->host_gone) {
-				conn_reset(c);	/* error, or the host side is gone */
-			} else {
-				/* EOF: the host will send no more; it may still read. */
-				c->host_eof = true;
-				c->want |= WANT_SHUTDOWN;
-				c->shutdown_flags = VSOCK_SHUTDOWN_SEND;
-			}
-			i--;	/* this connection now owes a control packet */
-			continue;
-		} else {
-			continue;
+		if (len) {
+			v->rr = i + 1;
+			return len;
 		}
-		virtq_write(ch, 0, &h, HDR_LEN);
-		return HDR_LEN;
 	}
 	return 0;
-}
-
-static void cleanup_after_reset(struct virtio_vsock *v)
-{
-	if (!v->reset_pending)
-		return;
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		if (v->conn[i].state != CONN_FREE)
-			conn_free(&v->conn[i]);
-	v->nrst = 0;
-	v->reset_pending = false;
 }
 
 static bool live(const struct virtio_vsock *v)
 {
 	return (v->mmio.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(v->mmio.status & VIRTIO_STATUS_NEEDS_RESET);
+	       !(v->mmio.status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
 /* Send the guest whatever is owed, as long as it gives us buffers. When
@@ -252,13 +353,13 @@ static void process_rx(struct virtio_vsock *v)
 {
 	struct virtq *q = &v->mmio.q[Q_RX];
 	bool pushed = false;
-	uint32_t len;
-	int r;
 
 	if (!live(v) || !q->ready)
 		return;
 	for (;;) {
-		r = virtq_pop(q, &v->chain);
+		int r = virtq_pop(q, &v->chain);
+		uint32_t len;
+
 		if (r == 0) {
 			if (virtq_enable_notify(q))
 				continue;	/* more arrived meanwhile */
@@ -284,6 +385,8 @@ static void process_rx(struct virtio_vsock *v)
 		virtio_mmio_notify_used(&v->mmio, Q_RX);
 }
 
+/* --- guest to host ---------------------------------------------------- */
+
 static void flush_tx(struct vsock_conn *c)
 {
 	while (c->txlen) {
@@ -291,10 +394,10 @@ static void flush_tx(struct vsock_conn *c)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
 		if (n <= 0) {
-			conn_reset(c);
+			conn_reset(c);	/* the host will not read any more */
 			return;
 		}
 		memmove(c->txbuf, c->txbuf + n, c->txlen - (size_t)n);
@@ -302,167 +405,164 @@ static void flush_tx(struct vsock_conn *c)
 		c->fwd_cnt += (uint32_t)n;
 	}
 	maybe_credit(c);
-	if (c->guest_no_send)
-		shutdown(c->ev.fd, SHUT_WR);
+	conn_progress(c);
 }
 
-/* Guest data for the host socket: straight through if it takes it, the
- * rest kept (the guest's credit bounds how much that can be). */
+/* Guest data for the host socket: straight from the guest's buffers if it
+ * takes it, the rest kept; the credit check bounds that by VSOCK_BUF_ALLOC. */
 static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 		    const struct virtq_chain *ch, uint32_t len)
 {
 	ssize_t n = 0;
-	int k;
 
-	if (c->txlen == 0) {
-		k = virtq_slice(ch->r, ch->nr, HDR_LEN, len, v->iov, VIRTQ_MAX_CHAIN);
+	if (c->txlen == 0 && len) {
+		int k = virtq_slice(ch->r, ch->nr, HDR_LEN, len, v->iov, VIRTQ_MAX_CHAIN);
 		if (k > 0) {
 			struct msghdr mh = { .msg_iov = v->iov, .msg_iovlen = (size_t)k };
 
-			n = sendmsg(c->ev.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				n = 0;
-			if (n < 0) {
+			do
+				n = sendmsg(c->ev.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+			while (n < 0 && errno == EINTR);
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				conn_reset(c);
 				return;
 			}
+			if (n < 0)
+				n = 0;
 			c->fwd_cnt += (uint32_t)n;
 		}
 	}
 	if ((uint32_t)n < len) {
-		if (!c->txbuf && !(c->txbuf = malloc(VSOCK_BUF_ALLOC))) {
-			conn_reset(c);
-			return;
-		}
 		virtq_read(ch, HDR_LEN + (uint64_t)n, c->txbuf + c->txlen, len - (uint32_t)n);
 		c->txlen += len - (uint32_t)n;
 	}
+	c->tx_cnt += len;
 	maybe_credit(c);
 }
-
-static void on_conn(struct vm_event *ev, uint32_t events);
 
 /* A guest stream to host port P: connect to "PATH_P". */
 static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vsock_conn *c = conn_alloc(v);
+	struct vsock_conn *c = conn_alloc(v, -1);
 	int fd, n;
 
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path.sun_path,
-		     h->dst_port);
-	if (!c || n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+	if (!c) {
+		if (!v->full_logged)
+			fprintf(stderr, "airlock-vmm: virtio-vsock: all %u streams in use; "
+				"refusing guest connections until one closes\n",
+				(unsigned int)VSOCK_MAX_CONNS);
+		v->full_logged = true;
 		queue_rst(v, h);
 		return;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		queue_rst(v, h);	/* nobody listens there: refused */
-		return;
+	/* Setup left room for "_4294967295"; the check is for the compiler. */
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path.sun_path,
+		     h->dst_port);
+	fd = n > 0 && (size_t)n < sizeof(sa.sun_path)
+		     ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
 	}
+	if (fd < 0) {
+		queue_rst(v, h);	/* nobody listens there: refused */
+		return;			/* the slot was never used: still free */
+	}
+	c->ev.fd = fd;
 	c->state = CONN_ESTABLISHED;
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->want = WANT_RESPONSE;
-	c->ev = (struct vm_event){ fd, on_conn, c };
-	if (v->vm && vm_event_add(v->vm, &c->ev,
-				  EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-		conn_reset(c);
-		return;
-	}
 	c->readable = true;
+	if (watch(v, c))
+		conn_reset(c);
+}
+
+/* The guest accepted a host program's stream: tell the program. */
+static void established(struct vsock_conn *c)
+{
+	char ok[32];
+	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
+
+	c->state = CONN_ESTABLISHED;
+	c->deadline = 0;
+	c->readable = true;	/* data may have followed the CONNECT line */
+	if (send(c->ev.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+		conn_reset(c);
 }
 
 static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
-	struct vsock_conn *c;
+	struct vsock_conn *c = NULL;
 	const char *why;
-	char ok[32];
-	int n;
 
-	if (ch->r_len < HDR_LEN || virtq_read(ch, 0, &h, HDR_LEN) != HDR_LEN) {
-		drop(v, "shorter than a header");
+	if (virtq_read(ch, 0, &h, HDR_LEN) != HDR_LEN) {
+		drop(v, NULL, "shorter than a header");
 		return;
 	}
+	if (h.src_cid == v->guest_cid && h.dst_cid == VSOCK_HOST_CID)
+		c = find(v, h.dst_port, h.src_port);
 	if (vsock_hdr_check(&h, v->guest_cid, ch->r_len - HDR_LEN, &why)) {
-		drop(v, why);
-		if (h.type == VSOCK_TYPE_STREAM && h.src_cid == v->guest_cid &&
-		    h.dst_cid == VSOCK_HOST_CID)
-			queue_rst(v, &h);	/* one of ours: make it go away */
-		return;
-	}
-	c = find(v, h.dst_port, h.src_port);
-	if (c) {
-		c->peer_buf_alloc = h.buf_alloc;
-		c->peer_fwd_cnt = h.fwd_cnt;
-	}
-	if (h.op == VSOCK_OP_REQUEST) {
-		if (c) {
-			drop(v, "connection request for a live connection");
-			conn_reset(c);
-			return;
-		}
-		guest_connect(v, &h);
-		return;
-	}
-	if (c && c->state == CONN_CLOSING) {
-		if (h.op == VSOCK_OP_RST)
-			conn_free(c);	/* both sides reset: nothing more owed */
+		reject(v, c, &h, why);
 		return;
 	}
 	if (!c) {
-		queue_rst(v, &h);
+		if (h.op == VSOCK_OP_REQUEST)
+			guest_connect(v, &h);
+		else
+			queue_rst(v, &h);	/* no such stream (any more) */
+		return;
+	}
+	c->peer_buf_alloc = h.buf_alloc;
+	c->peer_fwd_cnt = h.fwd_cnt;
+	c->credit_requested = false;
+	if (h.op == VSOCK_OP_RST) {
+		conn_free(c);	/* no reset is owed to a guest that reset */
+		return;
+	}
+	if (c->state == CONN_CLOSING)
+		return;		/* it crossed our reset on the way */
+	if (c->state == CONN_CONNECTING && h.op != VSOCK_OP_RESPONSE) {
+		reject(v, c, &h, "a packet on a stream the guest has not accepted");
 		return;
 	}
 	switch (h.op) {
+	case VSOCK_OP_REQUEST:
+		reject(v, c, &h, "connection request for a live stream");
+		break;
 	case VSOCK_OP_RESPONSE:
-		if (c->state != CONN_CONNECTING) {
-			drop(v, "response for a connection not being made");
-			conn_reset(c);
-			break;
-		}
-		c->state = CONN_ESTABLISHED;
-		n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
-		if (send(c->ev.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
-			conn_reset(c);
-		c->readable = true;	/* data may have followed CONNECT */
+		if (c->state != CONN_CONNECTING || (c->want & WANT_REQUEST))
+			reject(v, c, &h, "response to no request");
+		else
+			established(c);
 		break;
 	case VSOCK_OP_RW:
-		if (c->state != CONN_ESTABLISHED || c->guest_no_send) {
-			drop(v, "data on a connection that is not open for it");
-			conn_reset(c);
-		} else if ((uint64_t)c->txlen + h.len > VSOCK_BUF_ALLOC) {
-			drop(v, "data beyond the credit we gave");
-			conn_reset(c);
-		} else {
+		/* Beyond the credit we advertised: the guest counted with a
+		 * fwd_cnt no newer than fwd_cnt_sent, so an honest one never is. */
+		if (c->guest_no_send)
+			reject(v, c, &h, "data after the guest shut its sending side");
+		else if ((uint64_t)(c->tx_cnt - c->fwd_cnt_sent) + h.len > VSOCK_BUF_ALLOC)
+			reject(v, c, &h, "data beyond the credit we gave");
+		else
 			deliver(v, c, ch, h.len);
-		}
 		break;
 	case VSOCK_OP_SHUTDOWN:
-		if (h.flags & VSOCK_SHUTDOWN_RCV)
+		if ((h.flags & VSOCK_SHUTDOWN_RCV) && !c->guest_no_rcv) {
 			c->guest_no_rcv = true;
+			shutdown(c->ev.fd, SHUT_RD);	/* host writes now fail */
+		}
 		if (h.flags & VSOCK_SHUTDOWN_SEND)
 			c->guest_no_send = true;
-		if (c->guest_no_rcv && c->guest_no_send) {
-			flush_tx(c);	/* best effort: the guest closed */
-			if (c->state != CONN_CLOSING)
-				conn_reset(c);
-		} else if (c->guest_no_send && c->txlen == 0) {
-			shutdown(c->ev.fd, SHUT_WR);
-		}
-		break;
-	case VSOCK_OP_RST:
-		conn_free(c);
+		conn_progress(c);
 		break;
 	case VSOCK_OP_CREDIT_REQUEST:
 		c->want |= WANT_CREDIT;
 		break;
-	default:	/* CREDIT_UPDATE: already taken from the header */
+	default:	/* CREDIT_UPDATE: taken from the header above */
 		break;
 	}
 }
@@ -471,9 +571,10 @@ static void process_tx(struct virtio_vsock *v)
 {
 	struct virtq *q = &v->mmio.q[Q_TX];
 	bool pushed = false;
-	int r;
 
 	do {
+		int r;
+
 		while ((r = virtq_pop(q, &v->chain)) == 1) {
 			tx_packet(v, &v->chain);
 			virtq_push(q, v->chain.head, 0);
@@ -489,6 +590,246 @@ static void process_tx(struct virtio_vsock *v)
 	process_rx(v);	/* answers, credit updates, resets */
 }
 
+/* --- host sockets, reset, timer -------------------------------------- */
+
+/* The driver reset the device: every stream the guest was part of is
+ * gone. Host sockets still handshaking, or waiting to be offered to the
+ * guest, stay: the new driver gets their requests. */
+static void cleanup_after_reset(struct virtio_vsock *v)
+{
+	if (!v->reset_pending)
+		return;
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = &v->conn[i];
+
+		if (c->state == CONN_FREE || c->state == CONN_HANDSHAKE ||
+		    (c->state == CONN_CONNECTING && (c->want & WANT_REQUEST)))
+			continue;
+		conn_free(c);
+	}
+	v->nrst = 0;
+	v->reset_pending = false;
+}
+
+/* Tick once a second while some connection has a deadline. */
+static void arm_timer(struct virtio_vsock *v)
+{
+	struct itimerspec its = { 0 };
+	bool need = false;
+
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !need; i++)
+		need = v->conn[i].deadline != 0;
+	if (v->timer_fd < 0 || need == v->timer_armed)
+		return;
+	if (need)
+		its.it_value.tv_sec = its.it_interval.tv_sec = 1;
+	if (timerfd_settime(v->timer_fd, 0, &its, NULL) == 0)
+		v->timer_armed = need;
+}
+
+static uint32_t pick_port(struct virtio_vsock *v)
+{
+	for (;;) {
+		uint32_t p = v->next_port++;
+		bool used = false;
+
+		if (v->next_port < FIRST_HOST_PORT)
+			v->next_port = FIRST_HOST_PORT;
+		for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !used; i++)
+			used = v->conn[i].state != CONN_FREE && v->conn[i].host_port == p;
+		if (!used)
+			return p;
+	}
+}
+
+/* The host program's "CONNECT <port>\n", read a byte at a time so that
+ * nothing after the line is taken from the stream. Anything else closes
+ * the socket, which is the refusal the program sees. */
+static void handshake(struct virtio_vsock *v, struct vsock_conn *c)
+{
+	unsigned long port;
+	char *end;
+
+	for (;;) {
+		char ch;
+		ssize_t n = read(c->ev.fd, &ch, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_free(c);	/* hung up, or an error */
+			return;
+		}
+		if (ch == '\n')
+			break;
+		if (c->line_len >= sizeof(c->line) - 1) {
+			conn_free(c);	/* no handshake line is this long */
+			return;
+		}
+		c->line[c->line_len++] = ch;
+	}
+	c->line[c->line_len] = '\0';
+	if (strncmp(c->line, "CONNECT ", 8) != 0 || c->line[8] < '0' || c->line[8] > '9') {
+		conn_free(c);
+		return;
+	}
+	errno = 0;
+	port = strtoul(c->line + 8, &end, 10);
+	if (errno || port > UINT32_MAX || (*end && strcmp(end, "\r"))) {
+		conn_free(c);
+		return;
+	}
+	c->guest_port = (uint32_t)port;
+	c->host_port = pick_port(v);
+	c->state = CONN_CONNECTING;
+	c->want = WANT_REQUEST;
+	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	/* The guest has not said how much it can take: until it does,
+	 * nothing is sent (peer_buf_alloc 0). */
+}
+
+static void host_conn(struct virtio_vsock *v, int fd)
+{
+	unsigned int shaking = 0;
+	struct vsock_conn *c = NULL;
+
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+		shaking += v->conn[i].state == CONN_HANDSHAKE;
+	/* Silent host sockets may hold only some of the slots, so that the
+	 * guest can still open streams of its own meanwhile. */
+	if (shaking < VSOCK_MAX_HANDSHAKES)
+		c = conn_alloc(v, fd);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->state = CONN_HANDSHAKE;
+	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	if (watch(v, c)) {
+		conn_free(c);
+		return;
+	}
+	handshake(v, c);
+}
+
+/* One host socket signalled (or may have): see what it has for us. */
+static void conn_poll(struct vsock_conn *c, uint32_t events)
+{
+	if (c->state == CONN_HANDSHAKE) {
+		handshake(c->dev, c);
+	} else if (c->state == CONN_ESTABLISHED) {
+		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			c->readable = true;
+		if (c->txlen)
+			flush_tx(c);
+	}
+	/* CONNECTING: the guest has not answered; nothing to read yet. */
+}
+
+/* Every entry from the I/O loop ends here: answers, data, the timer. */
+static void settle(struct virtio_vsock *v)
+{
+	process_rx(v);
+	arm_timer(v);
+}
+
+static void on_conn(struct vm_event *ev, uint32_t events)
+{
+	struct vsock_conn *c = ev->opaque;
+	struct virtio_vsock *v = c->dev;
+
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	conn_poll(c, events);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+void virtio_vsock_poll(struct virtio_vsock *v)
+{
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+		conn_poll(&v->conn[i], ~0u);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+void virtio_vsock_accept(struct virtio_vsock *v, int fd)
+{
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	host_conn(v, fd);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+static void on_listen(struct vm_event *ev, uint32_t events)
+{
+	struct virtio_vsock *v = ev->opaque;
+	int fd;
+
+	(void)events;
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	/* Edge-triggered: drain. Out of fds, the rest wait for the next
+	 * connection's edge instead of spinning the loop. */
+	while ((fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
+	       errno == EINTR || errno == ECONNABORTED)
+		if (fd >= 0)
+			host_conn(v, fd);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+void virtio_vsock_expire(struct virtio_vsock *v, uint64_t now)
+{
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = &v->conn[i];
+
+		if (!c->deadline || now < c->deadline)
+			continue;
+		if (c->state == CONN_HANDSHAKE || (c->want & WANT_REQUEST))
+			conn_free(c);	/* the guest never heard of it */
+		else
+			conn_reset(c);
+	}
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+static void on_timer(struct vm_event *ev, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(ev->fd, &n, sizeof(n)) < 0) {
+		/* spurious wake-up: nothing expired */
+	}
+	virtio_vsock_expire(ev->opaque, now_ns());
+}
+
+static void on_reset(struct vm_event *ev, uint32_t events)
+{
+	struct virtio_vsock *v = ev->opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(ev->fd, &n, sizeof(n)) < 0) {
+		/* drained already */
+	}
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	arm_timer(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+/* --- the device ------------------------------------------------------- */
+
 static void vsock_queue_notify(void *dev, unsigned int q)
 {
 	struct virtio_vsock *v = dev;
@@ -499,12 +840,13 @@ static void vsock_queue_notify(void *dev, unsigned int q)
 	else if (q == Q_RX)
 		process_rx(v);	/* new buffers: maybe we were waiting for some */
 	/* Q_EVENT: we never send transport events. */
+	arm_timer(v);
 }
 
-/* The driver reset the device (on a vCPU thread, lock held): every stream
- * is gone. Closing sockets is the I/O loop's job, so a vCPU thread never
- * needs close() or epoll_ctl(): mark, wake it, and let it clean up before
- * it touches a queue again. */
+/* The driver reset the device (on a vCPU thread, lock held). Closing
+ * sockets is the I/O loop's job, so a vCPU thread never needs close() or
+ * epoll_ctl(): mark, wake it, and let it clean up before it touches a
+ * queue or a socket again. */
 static void vsock_reset(void *dev)
 {
 	struct virtio_vsock *v = dev;
@@ -536,132 +878,30 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
-static uint32_t pick_port(struct virtio_vsock *v)
-{
-	for (;;) {
-		uint32_t p = v->next_port++;
-		bool used = false;
-
-		if (v->next_port < FIRST_HOST_PORT)
-			v->next_port = FIRST_HOST_PORT;
-		for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !used; i++)
-			used = v->conn[i].state != CONN_FREE && v->conn[i].host_port == p;
-		if (!used)
-			return p;
-	}
-}
-
-/* The host program's "CONNECT <port>\n", read a byte at a time so that
- * nothing after the line is taken from the stream. */
-static void handshake(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	unsigned long port;
-	char *end;
-
-	for (;;) {
-		char ch;
-		ssize_t n = read(c->ev.fd, &ch, 1);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			conn_free(c);
-			return;
-		}
-		if (ch == '\n')
-			break;
-		if (c->line_len >= sizeof(c->line) - 1) {
-			conn_free(c);	/* no handshake line is this long */
-			return;
-		}
-		c->line[c->line_len++] = ch;
-	}
-	c->line[c->line_len] = '\0';
-	if (strncmp(c->line, "CONNECT ", 8) != 0 || c->line[8] < '0' || c->line[8] > '9') {
-		conn_free(c);
-		return;
-	}
-	errno = 0;
-	port = strtoul(c->line + 8, &end, 10);
-	if (errno || port > UINT32_MAX || (*end && strcmp(end, "\r"))) {
-		conn_free(c);
-		return;
-	}
-	c->guest_port = (uint32_t)port;
-	c->host_port = pick_port(v);
-	c->state = CONN_CONNECTING;
-	c->want = WANT_REQUEST;
-	/* The guest has not said how much it can take: until it does,
-	 * nothing is sent (peer_buf_alloc 0). */
-}
-
-static void on_conn(struct vm_event *ev, uint32_t events)
-{
-	struct vsock_conn *c = ev->opaque;
-	struct virtio_vsock *v = c->dev;
-
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	if (c->state == CONN_HANDSHAKE) {
-		handshake(v, c);
-	} else if (c->state == CONN_CONNECTING || c->state == CONN_ESTABLISHED) {
-		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			c->readable = true;
-		if (events & (EPOLLHUP | EPOLLERR))
-			c->host_gone = true;
-		if (c->state == CONN_CONNECTING && c->host_gone)
-			conn_reset(c);	/* gave up before the guest answered */
-		else if ((events & EPOLLOUT) && c->txlen)
-			flush_tx(c);
-	}
-	process_rx(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
-static void on_listen(struct vm_event *ev, uint32_t events)
-{
-	struct virtio_vsock *v = ev->opaque;
-
-	(void)events;
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	for (;;) {
-		int fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct vsock_conn *c;
-
-		if (fd < 0)
-			break;
-		c = conn_alloc(v);
-		if (!c) {
-			close(fd);	/* too many streams */
-			continue;
-		}
-		c->state = CONN_HANDSHAKE;
-		c->ev = (struct vm_event){ fd, on_conn, c };
-		if (vm_event_add(v->vm, &c->ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-			conn_free(c);
-			continue;
-		}
-		handshake(v, c);
-	}
-	process_rx(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
 static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
 {
 	memset(v, 0, sizeof(*v));
 	v->guest_cid = cid;
-	v->listen_fd = v->reset_efd = -1;
+	v->listen_fd = v->reset_efd = v->timer_fd = -1;
 	v->next_port = FIRST_HOST_PORT;
 	v->path.sun_family = AF_UNIX;
-	/* Room for "_4294967295" after it, for guest-initiated streams. */
-	if (cid < 3 || cid > UINT32_MAX ||
+	/* CIDs 0-2 and 0xffffffff are reserved. Room for "_4294967295"
+	 * after the path, for guest-initiated streams. */
+	if (cid < 3 || cid >= UINT32_MAX ||
 	    strlen(path) + 12 > sizeof(v->path.sun_path))
 		return -EINVAL;
 	strcpy(v->path.sun_path, path);
+	/* Every stream's buffer, mapped now: no allocation once the sandbox
+	 * is closed. A page costs memory only once a lagging host reader
+	 * makes us keep guest data in it. */
+	v->bufs = mmap(NULL, BUFS_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->bufs == MAP_FAILED) {
+		v->bufs = NULL;
+		return -ENOMEM;
+	}
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		v->conn[i].ev.fd = -1;
+		conn_clear(v, &v->conn[i]);
 	return 0;
 }
 
@@ -670,21 +910,50 @@ int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
 {
 	int r = vsock_state(v, cid, path);
 
-	return r ? r : virtio_mmio_setup(&v->mmio, gm, 0, 0, &vsock_ops, v);
+	if (r == 0)
+		r = virtio_mmio_setup(&v->mmio, gm, 0, 0, &vsock_ops, v);
+	if (r)
+		virtio_vsock_exit(v);
+	return r;
 }
 
-static void on_reset(struct vm_event *ev, uint32_t events)
+static void close_fd(int *fd)
 {
-	struct virtio_vsock *v = ev->opaque;
-	uint64_t n;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
 
-	(void)events;
-	if (read(ev->fd, &n, sizeof(n)) < 0) {
-		/* drained already */
+void virtio_vsock_exit(struct virtio_vsock *v)
+{
+	if (v->bufs)
+		for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+			if (v->conn[i].state != CONN_FREE)
+				conn_free(&v->conn[i]);
+	if (v->bufs)
+		munmap(v->bufs, BUFS_SIZE);
+	v->bufs = NULL;
+	close_fd(&v->listen_fd);
+	close_fd(&v->reset_efd);
+	close_fd(&v->timer_fd);
+	if (v->mmio.ops) {	/* else never set up: its fds are not ours */
+		close_fd(&v->mmio.irq_fd);
+		for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+			close_fd(&v->mmio.kick_fd[i]);
+		pthread_mutex_destroy(&v->mmio.lock);
+		v->mmio.ops = NULL;
 	}
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+/* Is some process (another VM) listening on the socket at sa? */
+static bool in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool r = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
@@ -700,20 +969,26 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
+		if (in_use(&v->path))
+			return -EADDRINUSE;
 		unlink(path);
 	}
 	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	v->reset_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->listen_fd < 0 || v->reset_efd < 0)
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (v->listen_fd < 0 || v->reset_efd < 0 || v->timer_fd < 0)
 		return -errno;
 	if (bind(v->listen_fd, (struct sockaddr *)&v->path, sizeof(v->path)) < 0 ||
-	    listen(v->listen_fd, 64) < 0)
+	    listen(v->listen_fd, VSOCK_MAX_CONNS) < 0)
 		return -errno;
 	r = virtio_mmio_init(&v->mmio, vm, base, irq, &vsock_ops, v);
 	if (r)
 		return r;
 	v->listen_ev = (struct vm_event){ v->listen_fd, on_listen, v };
 	v->reset_ev = (struct vm_event){ v->reset_efd, on_reset, v };
-	r = vm_event_add(vm, &v->listen_ev, EPOLLIN);
-	return r ? r : vm_event_add(vm, &v->reset_ev, EPOLLIN);
+	v->timer_ev = (struct vm_event){ v->timer_fd, on_timer, v };
+	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN | EPOLLET)) ||
+	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)))
+		return r;
+	return vm_event_add(vm, &v->timer_ev, EPOLLIN);
 }

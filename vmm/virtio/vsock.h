@@ -20,9 +20,13 @@
 
 #define VSOCK_HOST_CID 2
 #define VSOCK_MAX_CONNS 64
+#define VSOCK_MAX_HANDSHAKES 16	/* host sockets still owing their CONNECT line */
 #define VSOCK_BUF_ALLOC (256u * 1024)	/* what we let the guest have in flight */
 #define VSOCK_MAX_PKT (64u * 1024)	/* largest payload in either direction */
 #define VSOCK_PENDING_RST 32
+/* A host socket has this long to send its CONNECT line, and then the
+ * guest this long to accept; otherwise the host socket is closed. */
+#define VSOCK_CONNECT_TIMEOUT_NS (10ull * 1000000000)
 
 struct vsock_hdr {
 	uint64_t src_cid;
@@ -56,37 +60,39 @@ enum {
 	WANT_REQUEST = 1,
 	WANT_RESPONSE = 2,
 	WANT_RST = 4,
-	WANT_CREDIT = 8,
-	WANT_SHUTDOWN = 16,
+	WANT_CREDIT = 8,		/* CREDIT_UPDATE */
+	WANT_CREDIT_REQUEST = 16,
+	WANT_SHUTDOWN = 32,		/* SHUTDOWN(SEND): the host sent EOF */
 };
 
 enum vsock_state {
 	CONN_FREE = 0,
 	CONN_HANDSHAKE,		/* host socket accepted, reading "CONNECT n" */
-	CONN_CONNECTING,	/* REQUEST sent to the guest, awaiting RESPONSE */
+	CONN_CONNECTING,	/* REQUEST owed or sent to the guest, awaiting RESPONSE */
 	CONN_ESTABLISHED,
-	CONN_CLOSING,		/* RST owed to the guest, then free */
+	CONN_CLOSING,		/* host socket closed, RST owed to the guest, then free */
 };
 
 struct vsock_conn {
 	enum vsock_state state;
-	struct vm_event ev;
+	struct vm_event ev;		/* the host socket; fd -1 when none */
 	struct virtio_vsock *dev;
 	uint32_t host_port, guest_port;
 	unsigned int want;		/* WANT_* */
-	uint32_t shutdown_flags;	/* for WANT_SHUTDOWN */
+	uint64_t deadline;		/* CLOCK_MONOTONIC ns; 0: none */
 	bool readable;			/* the host socket may have data */
 	bool host_eof;			/* read() saw 0: no more from the host */
-	bool host_gone;			/* the host socket hung up entirely */
-	bool guest_no_rcv, guest_no_send;	/* guest's SHUTDOWN flags */
-	/* Credit: what the guest told us, and what we count. */
+	bool guest_no_rcv, guest_no_send;	/* the guest's SHUTDOWN flags */
+	bool credit_requested;		/* CREDIT_REQUEST sent, no packet since */
+	/* Credit, host to guest: what the guest told us, what we sent. */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
 	uint32_t rx_cnt;		/* payload bytes sent to the guest */
-	uint32_t fwd_cnt;		/* guest payload bytes written to the host */
+	/* Credit, guest to host. */
+	uint32_t tx_cnt;		/* payload bytes received from the guest */
+	uint32_t fwd_cnt;		/* of those, written to the host socket */
 	uint32_t fwd_cnt_sent;		/* fwd_cnt as last told to the guest */
-	/* Guest data the host socket could not take yet (< VSOCK_BUF_ALLOC). */
-	uint8_t *txbuf;
-	uint32_t txlen;
+	uint8_t *txbuf;			/* VSOCK_BUF_ALLOC bytes: guest data the */
+	uint32_t txlen;			/* host socket could not take yet */
 	char line[32];			/* the CONNECT line, in handshake */
 	unsigned int line_len;
 };
@@ -100,18 +106,26 @@ struct virtio_vsock {
 	struct vm_event listen_ev;
 	int reset_efd;			/* a vCPU thread asks the I/O loop to clean up */
 	struct vm_event reset_ev;
+	int timer_fd;			/* ticks while a connection has a deadline */
+	struct vm_event timer_ev;
+	bool timer_armed;
 	bool reset_pending;
 	uint32_t next_port;		/* host-side ports for host-initiated streams */
+	unsigned int rr;		/* where the next rx scan starts: fairness */
 	struct vsock_conn conn[VSOCK_MAX_CONNS];
+	uint8_t *bufs;			/* the conns' txbufs, allocated at setup */
 	struct { uint32_t host_port, guest_port; } rst[VSOCK_PENDING_RST];
 	unsigned int nrst;
 	unsigned int dropped;		/* malformed packets seen */
+	bool full_logged;
 	struct virtq_chain chain;	/* scratch, under mmio.lock */
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
 /* Create the device: the listening socket at path (made here, before the
- * sandbox closes in), MMIO window base, interrupt irq, guest CID cid. */
+ * sandbox closes in), MMIO window base, interrupt irq, guest CID cid.
+ * -EEXIST if path exists and is not a socket, -EADDRINUSE if another
+ * process listens on it, else -errno. */
 int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
 		      uint32_t irq, uint64_t cid, const char *path);
 
@@ -120,8 +134,25 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
 int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
 		       uint64_t cid, const char *path);
 
-/* Parse and check a packet header read from the guest: 0, or -EINVAL
- * naming the problem in *why. payload_len is what the chain carries. */
+/* Release every socket, fd and buffer the device holds. */
+void virtio_vsock_exit(struct virtio_vsock *v);
+
+/* A host program connected: fd (non-blocking) is its accepted socket,
+ * now owned by the device. What the listener does for each accept; unit
+ * tests and fuzzers hand in one end of a socketpair. */
+void virtio_vsock_accept(struct virtio_vsock *v, int fd);
+
+/* What the I/O loop does when host sockets signal: read handshakes, flush
+ * buffered guest data, forward host data to the guest. Tests call it in
+ * place of the event loop. */
+void virtio_vsock_poll(struct virtio_vsock *v);
+
+/* Close host connections whose handshake or connect is past its deadline
+ * (now: CLOCK_MONOTONIC ns). The timer calls it once a second. */
+void virtio_vsock_expire(struct virtio_vsock *v, uint64_t now);
+
+/* Check a packet header read from the guest: 0, or -EINVAL naming the
+ * problem in *why. payload_len is what the chain carries after it. */
 int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
 		    uint64_t payload_len, const char **why);
 

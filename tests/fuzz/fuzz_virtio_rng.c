@@ -1,0 +1,206 @@
+/* libFuzzer target: a hostile driver against virtio-rng. The input fills
+ * descriptors and rings of a small fake guest, then either drives the whole
+ * device through its MMIO registers (any register, any width) and kicks,
+ * or hands each popped chain to virtio_rng_handle() directly. The device
+ * must never touch memory outside the guest (ASan); a chain handled
+ * directly must get exactly min(its writable bytes, the per-request cap),
+ * or a refusal if it has readable buffers. (Where the device writes inside
+ * the guest is the guest's choice: its buffers may overlap its own rings,
+ * so the used ring itself proves nothing.) */
+#include "vmm/mem.h"
+#include "vmm/virtio/rng.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Only virtio_mmio_init() wants the VM's I/O loop; it is never called. */
+int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events)
+{
+	(void)vm;
+	(void)ev;
+	(void)events;
+	abort();
+}
+
+#define RAM_SIZE 0x20000u
+#define DESC 0x1000u
+#define AVAIL 0x2000u
+#define USED 0x3000u
+#define BUFS 0x4000u		/* buffers and indirect tables from here */
+#define MAX_OPS 256
+
+static uint8_t *ram;
+static struct guest_mem gm;
+static struct virtio_rng rng;
+static struct virtq q;
+static struct virtq_chain c;
+
+struct input {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint64_t take(struct input *in, unsigned int bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < bytes && in->n > 0; i++, in->p++, in->n--)
+		v |= (uint64_t)*in->p << (8 * i);
+	return v;
+}
+
+/* Input bytes to gpa, clipped to RAM; descriptors optionally biased toward
+ * the buffer area (and a little past RAM) so chains are often valid. */
+static void fill(struct input *in, uint64_t gpa, size_t len, bool tame)
+{
+	if (len > in->n)
+		len = in->n;
+	if (gpa >= RAM_SIZE)
+		return;
+	if (len > RAM_SIZE - gpa)
+		len = RAM_SIZE - gpa;
+	memcpy(ram + gpa, in->p, len);
+	in->p += len;
+	in->n -= len;
+	for (size_t i = 0; tame && i + 16 <= len; i += 16) {
+		uint64_t addr;
+		uint32_t l;
+
+		memcpy(&addr, ram + gpa + i, 8);
+		memcpy(&l, ram + gpa + i + 8, 4);
+		addr = BUFS + addr % (RAM_SIZE - BUFS + 0x800);
+		l %= 0x12000;	/* beyond the 64 KiB cap, sometimes */
+		memcpy(ram + gpa + i, &addr, 8);
+		memcpy(ram + gpa + i + 8, &l, 4);
+	}
+}
+
+static void reg_write(uint32_t off, uint32_t v)
+{
+	virtio_mmio_access(&rng.mmio, off, (uint8_t *)&v, 4, true);
+}
+
+static void handle_direct(void)
+{
+	for (int i = 0; i < 8; i++) {
+		int r = virtq_pop(&q, &c);
+		int64_t n, want;
+
+		if (r <= 0)
+			return;
+		n = virtio_rng_handle(&c);
+		want = c.w_len < VIRTIO_RNG_MAX_REQ ? (int64_t)c.w_len : VIRTIO_RNG_MAX_REQ;
+		if (c.nr ? n != -EINVAL : n != want)
+			abort();
+		if (n < 0)
+			return;		/* the device would stop here */
+		virtq_push(&q, c.head, (uint32_t)n);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = { data, size };
+	uint8_t mode, numsel;
+	bool transport;
+	uint16_t num, head_idx = 0;
+	unsigned int ops = 0;
+
+	if (!ram) {
+		ram = aligned_alloc(4096, RAM_SIZE);
+		if (!ram || gm_add_region(&gm, 0, RAM_SIZE, ram))
+			abort();
+	}
+	memset(ram, 0, RAM_SIZE);
+	mode = (uint8_t)take(&in, 1);
+	numsel = (uint8_t)take(&in, 1);
+	num = (uint16_t)(1u << (numsel % 9));
+	transport = mode & 4;
+	fill(&in, DESC, 16ull * num, mode & 1);
+	fill(&in, AVAIL + 4, 2ull * num, false);
+	fill(&in, BUFS, take(&in, 2) % (RAM_SIZE - BUFS), mode & 2);
+	if (virtio_rng_setup(&rng, &gm))
+		abort();
+
+	if (transport) {
+		/* A driver bringing the device up with the features the input
+		 * picks; the input then says what else it writes. */
+		uint64_t feat = take(&in, 8) & rng.mmio.ops->features;
+
+		reg_write(0x070, 1);
+		reg_write(0x070, 3);
+		reg_write(0x024, 0);
+		reg_write(0x020, (uint32_t)feat);
+		reg_write(0x024, 1);
+		reg_write(0x020, (uint32_t)(feat >> 32) | 1);	/* VERSION_1 */
+		reg_write(0x070, 0xb);
+		reg_write(0x030, 0);
+		reg_write(0x038, numsel & 0x80 ? numsel : num);
+		reg_write(0x080, DESC);
+		reg_write(0x090, AVAIL);
+		reg_write(0x0a0, USED);
+		reg_write(0x044, 1);
+		reg_write(0x070, 0xf);
+	} else {
+		virtq_reset(&q, &gm);
+		q.num = num;
+		q.desc_gpa = DESC;
+		q.avail_gpa = AVAIL;
+		q.used_gpa = USED;
+		q.event_idx = mode & 8;
+		if (virtq_activate(&q))
+			abort();
+	}
+
+	while (in.n > 0 && ops++ < MAX_OPS) {
+		uint8_t op = (uint8_t)take(&in, 1);
+
+		switch (op % 5) {
+		case 0:		/* the device runs the queue (or a wrong one) */
+			if (transport)
+				virtio_mmio_kick(&rng.mmio, (unsigned int)(op >> 7));
+			else
+				handle_direct();
+			break;
+		case 1: {	/* the driver publishes a head */
+			uint16_t h = (uint16_t)take(&in, 2);
+
+			memcpy(ram + AVAIL + 4 + 2ull * (head_idx % num), &h, 2);
+			head_idx++;
+			memcpy(ram + AVAIL + 2, &head_idx, 2);
+			break;
+		}
+		case 2:		/* … or sets any index */
+			head_idx = (uint16_t)take(&in, 2);
+			memcpy(ram + AVAIL + 2, &head_idx, 2);
+			break;
+		case 3: {	/* rewrites 16 bytes anywhere */
+			uint64_t at = take(&in, 3) % (RAM_SIZE - 16);
+
+			fill(&in, at, 16, (mode & 1) && at >= DESC && at < AVAIL);
+			break;
+		}
+		case 4: {	/* any register, any width */
+			uint8_t buf[8] = { 0 };
+			uint64_t off = take(&in, 2) % 0x140;
+			uint32_t len = 1u << (take(&in, 1) % 4);
+			uint64_t v = take(&in, len);
+
+			if (!transport)
+				break;
+			memcpy(buf, &v, sizeof(v));
+			virtio_mmio_access(&rng.mmio, off, buf, len, op & 0x80);
+			break;
+		}
+		}
+	}
+	close(rng.mmio.irq_fd);
+	close(rng.mmio.kick_fd[0]);
+	pthread_mutex_destroy(&rng.mmio.lock);
+	return 0;
+}
