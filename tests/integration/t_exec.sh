@@ -296,12 +296,22 @@ test_exec_user_cwd_and_clean_disk() {
 	# The PTY is the user's.
 	ex -t -- sh -c 'ls -l $(tty)'
 	grep -q '^crw--w----.*agent' "$T/out" || fail "PTY: $(cat "$T/out")"
+	# Powered off with a command still running: it gets SIGHUP and time to
+	# save, its client hears the stream end, the disk is clean after.
+	"$EXEC" "$T/v.sock" -- sh -c 'trap "echo saved >~/on-hup; exit 0" HUP
+		echo ready; while :; do sleep 0.1; done' >"$T/bg.out" 2>"$T/bg.err" &
+	local pid=$!
+	for _ in $(seq 1 300); do [ -s "$T/bg.out" ] && break; sleep 0.1; done
 	serve_stop
+	wait $pid
+	RC=$?
+	expect_rc 125
+	grep -q "ended before the command did" "$T/bg.err" || fail "client: $(cat "$T/bg.err")"
 	expect_fsck_clean "$T/sb.img"
 	# What was written is there at the next boot.
 	SERVE_CMDLINE="airlock.root=vda airlock.upper=vdb" \
 		serve_start --disk "$T/tpl.ext4,ro" --disk "$T/sb.img"
-	ex -- cat /home/agent/file; expect_out "kept"
+	ex -- cat /home/agent/file /home/agent/on-hup; expect_out $'kept\nsaved'
 	serve_stop
 }
 
