@@ -224,31 +224,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	while (!done && round++ < 256) {
 		size_t chunk = size - pos < 97 ? size - pos : 97;
-		char scratch[4096];
 
 		if (chunk && write(sv[1], data + pos, chunk) > 0)
 			pos += chunk;
 		else if (pos == size && (fx.mode & 4))
 			shutdown(sv[1], SHUT_WR);	/* the host goes away */
 		if (fx.spawned) {
-			/* The command writes a little and maybe reads. */
-			if (write(fx.cmd_out, "out", 3) < 0) {
+			/* The command writes a little and maybe reads (on a
+			 * TTY, even after it "ended": a background process). */
+			if (fx.cmd_out >= 0 && write(fx.cmd_out, "out", 3) < 0) {
 				/* full: the session is behind */
 			}
 			if (fx.cmd_err >= 0 && write(fx.cmd_err, "err", 3) < 0) {
 				/* likewise */
 			}
-			if (fx.mode & 8)
+			if (fx.mode & 8) {
+				char scratch[4096];
+
 				while (read(fx.cmd_in, scratch, sizeof(scratch)) > 0)
 					;
+			}
 			if (round == 8 + ((fx.mode >> 5) & 3) * 8) {
 				session_child_exited(s, fx.mode & 0x80 ? 9 : 3 << 8);
 				if (fx.cmd_err >= 0)
 					close(fx.cmd_err);
-				if (fx.cmd_out != fx.cmd_in)
+				if (fx.cmd_out != fx.cmd_in) {
 					close(fx.cmd_out);
+					fx.cmd_out = -1;
+				}
 				fx.cmd_err = -1;
-				fx.cmd_out = fx.cmd_in;
 			}
 		}
 		events();
