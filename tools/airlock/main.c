@@ -4,6 +4,7 @@
  * 125 when airlock itself failed, 126/127 when the command could not run. */
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
+#include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
 
 #include <dirent.h>
@@ -11,7 +12,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +25,6 @@
 #define MAX_MEM_MIB (1024ull * 1024)
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("airlock: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static const char usage_text[] =
 	"usage: airlock COMMAND [OPTIONS]\n"

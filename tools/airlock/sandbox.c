@@ -4,6 +4,7 @@
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
+#include "tools/airlock/msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,19 +30,6 @@
 
 #define POWEROFF_WAIT_MS 30000	/* airlock-init flushes the disk first */
 #define TERM_WAIT_MS 5000
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("airlock: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static int copy_path(char *dst, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -175,6 +163,11 @@ void sandbox_name_random(const char *base, char *out, size_t size)
 static int sandbox_paths(struct sandbox *sb, const struct airlock_paths *p,
 			 const char *name)
 {
+	if (!sandbox_name_ok(name)) {
+		say("'%s' is not a sandbox name: 1 to %d letters, digits, '_', '.', '-', "
+		    "starting with a letter or digit", name, SANDBOX_NAME_MAX);
+		return -EINVAL;
+	}
 	memset(sb, 0, sizeof(*sb));
 	sb->lock_fd = -1;
 	snprintf(sb->name, sizeof(sb->name), "%s", name);
@@ -269,11 +262,6 @@ static int open_dir(struct sandbox *sb, const struct airlock_paths *p,
 	struct stat st;
 	int r;
 
-	if (!sandbox_name_ok(name)) {
-		say("'%s' is not a sandbox name: 1 to %d letters, digits, '_', '.', '-', "
-		    "starting with a letter or digit", name, SANDBOX_NAME_MAX);
-		return -EINVAL;
-	}
 	r = sandbox_paths(sb, p, name);
 	if (r)
 		return r;
@@ -385,11 +373,6 @@ int sandbox_create(struct sandbox *sb, const struct airlock_paths *p,
 	char path[PATH_MAX];
 	int r;
 
-	if (!sandbox_name_ok(name)) {
-		say("'%s' is not a sandbox name: 1 to %d letters, digits, '_', '.', '-', "
-		    "starting with a letter or digit", name, SANDBOX_NAME_MAX);
-		return -EINVAL;
-	}
 	r = sandbox_paths(sb, p, name);
 	if (r)
 		return r;
