@@ -494,8 +494,31 @@ static const char *console_line(char *buf, size_t n, const char *prefix,
 	return found;
 }
 
+/* Which vCPU triple-faulted and where; with -v, what every vCPU was doing
+ * (for any VM that did not end normally). */
+static void explain_vcpus(const struct vm *vm, bool verbose)
+{
+	char line[384];
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->shutdown && !verbose)
+			continue;
+		if (v->shutdown && x86_vcpu_state_is_reset(&v->state)) {
+			/* AMD: KVM re-initialises the vCPU after the shutdown
+			 * intercept, since the VMCB is undefined then. */
+			msg("vCPU %u triple-faulted; KVM reset its registers, so where is "
+			    "unknown%s", i, verbose ? "" : " (-v shows the other vCPUs)");
+			continue;
+		}
+		x86_vcpu_state_format(&v->state, line, sizeof(line));
+		msg("vCPU %u%s: %s", i, v->shutdown ? " triple-faulted" : "", line);
+	}
+}
+
 /* Why the VM ended without an exit status, for the user. */
-static void explain_failure(struct vm *vm, struct serial *con)
+static void explain_failure(struct vm *vm, struct serial *con, bool verbose)
 {
 	static char tail[SERIAL_RING + 1];
 	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
@@ -523,6 +546,8 @@ static void explain_failure(struct vm *vm, struct serial *con)
 		    end == VM_END_RESET ? "reset" : end == VM_END_CRASH ? "crashed" :
 		    "shut down");
 	}
+	if (end == VM_END_SHUTDOWN || verbose)
+		explain_vcpus(vm, verbose);
 }
 
 static void on_signal(struct vm_event *ev, uint32_t events)
@@ -772,9 +797,11 @@ int main(int argc, char **argv)
 		rc = status;
 	} else if (sig) {
 		msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
+		if (o.verbose)
+			explain_vcpus(&vm, true);	/* where a hung guest was */
 		rc = 128 + sig;
 	} else {
-		explain_failure(&vm, &con);
+		explain_failure(&vm, &con, o.verbose);
 		rc = EXIT_VM_FAILED;
 	}
 	goto out_vm;

@@ -118,8 +118,13 @@ static int load(scmp_filter_ctx ctx, int r, const char *who, char *err,
 	return r;
 }
 
-int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen)
+int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen)
 {
+	/* Read-only state of this vCPU, fetched once when the VM ends so a
+	 * triple fault or a hang can be diagnosed (x86_vcpu_state_get). */
+	static const unsigned long state_ioctls[] = {
+		KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r;
 
@@ -137,6 +142,9 @@ int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     ARG_EQ32(0, vm_fd),
 				     ARG_EQ(1, KVM_IRQ_LINE));
+	for (size_t i = 0; r == 0 && i < sizeof(state_ioctls) / sizeof(state_ioctls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     ARG_EQ32(0, vcpu_fd), ARG_EQ(1, state_ioctls[i]));
 	return load(ctx, r, "vCPU", err, errlen);
 }
 

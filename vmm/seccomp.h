@@ -9,8 +9,9 @@
 /* Install the SIGSYS reporter: a forbidden call is named, then we exit. */
 int seccomp_install_reporter(void);
 
-/* For a vCPU thread: KVM_RUN, interrupt lines on vm_fd, output writes. */
-int seccomp_install_vcpu(int vm_fd, char *err, size_t errlen);
+/* For a vCPU thread: KVM_RUN, interrupt lines on vm_fd, output writes,
+ * reading its own state (vcpu_fd) for a diagnosis when the VM ends. */
+int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen);
 
 /* For the main thread once the vCPUs run: device I/O on fds opened before
  * start, stopping the vCPUs, reporting, exit. */

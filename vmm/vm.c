@@ -294,6 +294,7 @@ static bool handle_exit(struct vcpu *v)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* A triple fault: with reboot=t it is a reboot request too. */
+		v->shutdown = true;
 		vm_request_end(vm, VM_END_SHUTDOWN);
 		return false;
 	case KVM_EXIT_HLT:
@@ -339,7 +340,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
-	if (vm->seccomp && seccomp_install_vcpu(vm->vm_fd, err, sizeof(err)) < 0) {
+	if (vm->seccomp &&
+	    seccomp_install_vcpu(vm->vm_fd, v->fd, err, sizeof(err)) < 0) {
 		vm_fail(vm, "%s", err);
 		return NULL;
 	}
@@ -359,6 +361,10 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
+	/* Unless the guest ended normally, keep what this vCPU was doing for
+	 * the diagnosis (a kicked vCPU is out of KVM_RUN, so it is coherent). */
+	if (atomic_load(&vm->end) != VM_END_RESET)
+		x86_vcpu_state_get(v->fd, &v->state);
 	return NULL;
 }
 

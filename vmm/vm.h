@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/arch/x86/regs.h"
 #include "vmm/io.h"
 #include "vmm/mem.h"
 
@@ -38,6 +39,9 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	/* Written by the vCPU's thread before it ends, read after the join. */
+	bool shutdown;			/* this vCPU triple-faulted */
+	struct x86_vcpu_state state;	/* when it stopped, unless the guest reset */
 };
 
 /* An fd the I/O loop watches: device kicks, sockets. The owner embeds it

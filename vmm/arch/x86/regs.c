@@ -7,6 +7,8 @@
 #include "vmm/arch/x86/layout.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -181,4 +183,97 @@ int x86_vcpu_init(int vcpu_fd, unsigned int id, unsigned int nr,
 			return r;
 	}
 	return 0;
+}
+
+void x86_vcpu_state_get(int vcpu_fd, struct x86_vcpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->valid = ioctl(vcpu_fd, KVM_GET_REGS, &s->regs) == 0 &&
+		   ioctl(vcpu_fd, KVM_GET_SREGS, &s->sregs) == 0 &&
+		   ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &s->events) == 0 &&
+		   ioctl(vcpu_fd, KVM_GET_MP_STATE, &s->mp) == 0;
+}
+
+bool x86_vcpu_state_is_reset(const struct x86_vcpu_state *s)
+{
+	/* The reset vector, CS 0xf000 based at 0xffff0000, protected mode
+	 * off (KVM keeps CD/NW from before an INIT, so CR0 varies). */
+	return s->valid && s->regs.rip == 0xfff0 && s->sregs.cs.selector == 0xf000 &&
+	       s->sregs.cs.base == 0xffff0000ull && !(s->sregs.cr0 & X86_CR0_PE);
+}
+
+static const char *mp_state_name(uint32_t mp)
+{
+	switch (mp) {
+	case KVM_MP_STATE_RUNNABLE:
+		return "runnable";
+	case KVM_MP_STATE_UNINITIALIZED:
+		return "waiting-for-INIT";
+	case KVM_MP_STATE_INIT_RECEIVED:
+		return "waiting-for-SIPI";
+	case KVM_MP_STATE_HALTED:
+		return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		return "SIPI-received";
+	default:
+		return "other";
+	}
+}
+
+/* snprintf at *n, keeping *n at most len - 1 so later calls stay harmless. */
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int m;
+
+	if (*n + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (m > 0)
+		*n = *n + (size_t)m < len ? *n + (size_t)m : len - 1;
+}
+
+void x86_vcpu_state_format(const struct x86_vcpu_state *s, char *buf, size_t len)
+{
+	const struct kvm_regs *r = &s->regs;
+	const struct kvm_sregs *sr = &s->sregs;
+	const struct kvm_vcpu_events *e = &s->events;
+	size_t n = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (!s->valid) {
+		append(buf, len, &n, "state unavailable");
+		return;
+	}
+	append(buf, len, &n,
+	       "rip=0x%llx rsp=0x%llx rflags=0x%llx cs=0x%x cr0=0x%llx cr2=0x%llx "
+	       "cr3=0x%llx cr4=0x%llx efer=0x%llx %s",
+	       (unsigned long long)r->rip, (unsigned long long)r->rsp,
+	       (unsigned long long)r->rflags, sr->cs.selector,
+	       (unsigned long long)sr->cr0, (unsigned long long)sr->cr2,
+	       (unsigned long long)sr->cr3, (unsigned long long)sr->cr4,
+	       (unsigned long long)sr->efer, mp_state_name(s->mp.mp_state));
+	/* KVM's view of event delivery: an exception or interrupt being
+	 * injected, an NMI pending or blocked. */
+	if (e->exception.injected || e->exception.pending) {
+		append(buf, len, &n, " exception=%u(%s)", e->exception.nr,
+		       e->exception.injected ? "injected" : "pending");
+		if (e->exception.has_error_code)
+			append(buf, len, &n, " error_code=0x%x", e->exception.error_code);
+	}
+	if (e->interrupt.injected)
+		append(buf, len, &n, " interrupt=%u", e->interrupt.nr);
+	if (e->nmi.injected)
+		append(buf, len, &n, " nmi=injected");
+	if (e->nmi.pending)
+		append(buf, len, &n, " nmi=pending");
+	if (e->nmi.masked)
+		append(buf, len, &n, " nmi=masked");
 }
