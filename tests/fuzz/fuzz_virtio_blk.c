@@ -6,6 +6,7 @@
  * width) and kicks. A read-only disk must not change, no disk may change
  * past its last whole sector or change size, and every answer must be a
  * status the chain has room for. */
+#include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/vm.h"
@@ -18,15 +19,6 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Only virtio_mmio_init() wants the VM's I/O loop; it is never called. */
-int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events)
-{
-	(void)vm;
-	(void)ev;
-	(void)events;
-	abort();
-}
 
 #define RAM_SIZE 0x10000u
 #define DESC 0x1000u
@@ -47,22 +39,8 @@ static struct virtio_blk b;
 static int disk = -1;
 static uint8_t pattern[MAX_DISK], now[MAX_DISK + 1];
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes && in->n > 0; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
-
 /* Copy the next up-to-len input bytes to gpa (clipped to RAM). */
-static void fill(struct input *in, uint64_t gpa, size_t len, bool tame_descs)
+static void fill(struct fuzz_input *in, uint64_t gpa, size_t len, bool tame_descs)
 {
 	if (len > in->n)
 		len = in->n;
@@ -144,7 +122,7 @@ static void check_disk(uint64_t disk_size, bool ro)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_input in = { data, size };
 	uint8_t mode, numsel;
 	uint64_t disk_size;
 	uint16_t num, head_idx = 0;
@@ -161,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(ram, 0, RAM_SIZE);
 
-	mode = (uint8_t)take(&in, 1);
-	numsel = (uint8_t)take(&in, 1);
+	mode = (uint8_t)fuzz_take(&in, 1);
+	numsel = (uint8_t)fuzz_take(&in, 1);
 	ro = mode & 1;
 	transport = mode & 8;
 	disk_size = disk_sizes[(mode >> 1) & 3];
@@ -177,10 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	num = (uint16_t)(1u << (numsel % 9));
 	fill(&in, DESC, 16ull * num, mode & 0x10);
 	fill(&in, AVAIL + 4, 2ull * num, false);
-	fill(&in, SCRATCH, take(&in, 2) % (RAM_SIZE - SCRATCH), false);
+	fill(&in, SCRATCH, fuzz_take(&in, 2) % (RAM_SIZE - SCRATCH), false);
 
 	if (transport) {
-		uint64_t feat = take(&in, 8) & b.mmio.ops->features;
+		uint64_t feat = fuzz_take(&in, 8) & b.mmio.ops->features;
 
 		/* A driver bringing the device up; the input then says what
 		 * else it writes. */
@@ -210,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	while (in.n > 0 && pops < MAX_POPS) {
-		uint8_t op = (uint8_t)take(&in, 1);
+		uint8_t op = (uint8_t)fuzz_take(&in, 1);
 
 		switch (op % 6) {
 		case 0:		/* the device runs the queue */
@@ -221,26 +199,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				handle_direct();
 			break;
 		case 1:		/* the driver publishes a head */
-			put16(AVAIL + 4 + 2ull * (head_idx % num), (uint16_t)take(&in, 2));
+			put16(AVAIL + 4 + 2ull * (head_idx % num), (uint16_t)fuzz_take(&in, 2));
 			head_idx++;
 			put16(AVAIL + 2, head_idx);
 			break;
 		case 2:		/* … or any index it likes */
-			head_idx = (uint16_t)take(&in, 2);
+			head_idx = (uint16_t)fuzz_take(&in, 2);
 			put16(AVAIL + 2, head_idx);
 			break;
 		case 3: {	/* rewrites 16 bytes anywhere below the scratch end */
-			uint64_t at = take(&in, 2) % (RAM_SIZE - 16);
+			uint64_t at = fuzz_take(&in, 2) % (RAM_SIZE - 16);
 
 			fill(&in, at, 16, at < SCRATCH && (mode & 0x10));
 			break;
 		}
 		case 4: {	/* any register, any width */
 			uint8_t buf[8] = { 0 };
-			uint64_t off = take(&in, 2) % 0x140;
-			uint32_t len = 1u << (take(&in, 1) % 4);
+			uint64_t off = fuzz_take(&in, 2) % 0x140;
+			uint32_t len = 1u << (fuzz_take(&in, 1) % 4);
 
-			uint64_t v = take(&in, len);
+			uint64_t v = fuzz_take(&in, len);
 
 			if (!transport)
 				break;
@@ -249,8 +227,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 5:		/* avail flags, used_event */
-			put16(AVAIL, (uint16_t)take(&in, 2));
-			put16(AVAIL + 4 + 2ull * num, (uint16_t)take(&in, 2));
+			put16(AVAIL, (uint16_t)fuzz_take(&in, 2));
+			put16(AVAIL + 4 + 2ull * num, (uint16_t)fuzz_take(&in, 2));
 			break;
 		}
 	}

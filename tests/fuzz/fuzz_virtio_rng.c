@@ -7,6 +7,7 @@
  * or a refusal if it has readable buffers. (Where the device writes inside
  * the guest is the guest's choice: its buffers may overlap its own rings,
  * so the used ring itself proves nothing.) */
+#include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/vm.h"
@@ -17,15 +18,6 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Only virtio_mmio_init() wants the VM's I/O loop; it is never called. */
-int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events)
-{
-	(void)vm;
-	(void)ev;
-	(void)events;
-	abort();
-}
 
 #define RAM_SIZE 0x20000u
 #define DESC 0x1000u
@@ -40,23 +32,9 @@ static struct virtio_rng rng;
 static struct virtq q;
 static struct virtq_chain c;
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes && in->n > 0; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
-
 /* Input bytes to gpa, clipped to RAM; descriptors optionally biased toward
  * the buffer area (and a little past RAM) so chains are often valid. */
-static void fill(struct input *in, uint64_t gpa, size_t len, bool tame)
+static void fill(struct fuzz_input *in, uint64_t gpa, size_t len, bool tame)
 {
 	if (len > in->n)
 		len = in->n;
@@ -105,7 +83,7 @@ static void handle_direct(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_input in = { data, size };
 	uint8_t mode, numsel;
 	bool transport;
 	uint16_t num, head_idx = 0;
@@ -117,20 +95,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	memset(ram, 0, RAM_SIZE);
-	mode = (uint8_t)take(&in, 1);
-	numsel = (uint8_t)take(&in, 1);
+	mode = (uint8_t)fuzz_take(&in, 1);
+	numsel = (uint8_t)fuzz_take(&in, 1);
 	num = (uint16_t)(1u << (numsel % 9));
 	transport = mode & 4;
 	fill(&in, DESC, 16ull * num, mode & 1);
 	fill(&in, AVAIL + 4, 2ull * num, false);
-	fill(&in, BUFS, take(&in, 2) % (RAM_SIZE - BUFS), mode & 2);
+	fill(&in, BUFS, fuzz_take(&in, 2) % (RAM_SIZE - BUFS), mode & 2);
 	if (virtio_rng_setup(&rng, &gm))
 		abort();
 
 	if (transport) {
 		/* A driver bringing the device up with the features the input
 		 * picks; the input then says what else it writes. */
-		uint64_t feat = take(&in, 8) & rng.mmio.ops->features;
+		uint64_t feat = fuzz_take(&in, 8) & rng.mmio.ops->features;
 
 		reg_write(0x070, 1);
 		reg_write(0x070, 3);
@@ -158,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	while (in.n > 0 && ops++ < MAX_OPS) {
-		uint8_t op = (uint8_t)take(&in, 1);
+		uint8_t op = (uint8_t)fuzz_take(&in, 1);
 
 		switch (op % 5) {
 		case 0:		/* the device runs the queue (or a wrong one) */
@@ -168,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				handle_direct();
 			break;
 		case 1: {	/* the driver publishes a head */
-			uint16_t h = (uint16_t)take(&in, 2);
+			uint16_t h = (uint16_t)fuzz_take(&in, 2);
 
 			memcpy(ram + AVAIL + 4 + 2ull * (head_idx % num), &h, 2);
 			head_idx++;
@@ -176,20 +154,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 2:		/* … or sets any index */
-			head_idx = (uint16_t)take(&in, 2);
+			head_idx = (uint16_t)fuzz_take(&in, 2);
 			memcpy(ram + AVAIL + 2, &head_idx, 2);
 			break;
 		case 3: {	/* rewrites 16 bytes anywhere */
-			uint64_t at = take(&in, 3) % (RAM_SIZE - 16);
+			uint64_t at = fuzz_take(&in, 3) % (RAM_SIZE - 16);
 
 			fill(&in, at, 16, (mode & 1) && at >= DESC && at < AVAIL);
 			break;
 		}
 		case 4: {	/* any register, any width */
 			uint8_t buf[8] = { 0 };
-			uint64_t off = take(&in, 2) % 0x140;
-			uint32_t len = 1u << (take(&in, 1) % 4);
-			uint64_t v = take(&in, len);
+			uint64_t off = fuzz_take(&in, 2) % 0x140;
+			uint32_t len = 1u << (fuzz_take(&in, 1) % 4);
+			uint64_t v = fuzz_take(&in, len);
 
 			if (!transport)
 				break;

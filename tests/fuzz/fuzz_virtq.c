@@ -7,6 +7,7 @@
  * queue hands out must lie inside guest RAM, every chain within
  * VIRTQ_MAX_CHAIN, and activation must accept exactly the rings a
  * reference check says are sound. */
+#include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/queue.h"
 
@@ -32,20 +33,6 @@ static struct virtq q;
 static struct virtq_chain c;
 static uint8_t copy_buf[1 << 16];
 static uint8_t chunk[A_SIZE - SCRATCH];
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes && in->n > 0; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
 
 /* Inside one region, by a check written independently of mem.c. */
 static bool inside(uint64_t gpa, uint64_t len)
@@ -152,7 +139,7 @@ static void check_copies(const struct virtq_chain *ch, uint64_t off, uint64_t le
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_input in = { data, size };
 	uint8_t numsel, mode;
 	uint16_t num, start, head_idx;
 	uint64_t desc = DESC, avail = AVAIL, used = USED;
@@ -170,18 +157,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram_a, 0, A_SIZE);
 	memset(ram_b, 0, B_SIZE);
 
-	numsel = (uint8_t)take(&in, 1);
-	mode = (uint8_t)take(&in, 1);
+	numsel = (uint8_t)fuzz_take(&in, 1);
+	mode = (uint8_t)fuzz_take(&in, 1);
 	/* Mostly powers of two; sometimes 0, odd sizes or too big. */
 	num = numsel & 0x80 ? (uint16_t)((numsel & 0x7f) * 3) : (uint16_t)(1u << (numsel % 9));
 	if (mode & 2) {
 		/* Ring addresses of the input's choosing: misaligned, off the
 		 * end, across the region boundary, or wrapping. */
-		desc = take(&in, 3) % 0x12000;
-		avail = take(&in, 3) % 0x12000;
-		used = take(&in, 3) % 0x12000;
+		desc = fuzz_take(&in, 3) % 0x12000;
+		avail = fuzz_take(&in, 3) % 0x12000;
+		used = fuzz_take(&in, 3) % 0x12000;
 		if (mode & 4)
-			desc |= take(&in, 1) ? 0xffffffffffff0000ull : 1ull << 40;
+			desc |= fuzz_take(&in, 1) ? 0xffffffffffff0000ull : 1ull << 40;
 	}
 	virtq_reset(&q, &gm);
 	q.num = num;
@@ -203,12 +190,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* As if start chains had gone through: indices near a wrap are as
 	 * likely as any. */
-	start = (uint16_t)take(&in, 2);
+	start = (uint16_t)fuzz_take(&in, 2);
 	q.last_avail = q.used_idx = start;
 	poke16(used + 2, start);
-	poke16(avail, (uint16_t)take(&in, 2));		/* flags */
-	poke16(avail + 2, (uint16_t)(start + take(&in, 1) % (num + 2u)));
-	poke16(avail + 4 + 2ull * num, (uint16_t)take(&in, 2));	/* used_event */
+	poke16(avail, (uint16_t)fuzz_take(&in, 2));		/* flags */
+	poke16(avail + 2, (uint16_t)(start + fuzz_take(&in, 1) % (num + 2u)));
+	poke16(avail + 4 + 2ull * num, (uint16_t)fuzz_take(&in, 2));	/* used_event */
 
 	len = in.n < 16ull * num ? in.n : 16ull * num;
 	memcpy(chunk, in.p, len);
@@ -221,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	poke(avail + 4, in.p, len);
 	in.p += len;
 	in.n -= len;
-	len = take(&in, 2) % (A_SIZE - SCRATCH + 1);
+	len = fuzz_take(&in, 2) % (A_SIZE - SCRATCH + 1);
 	len = in.n < len ? in.n : len;
 	memcpy(chunk, in.p, len);
 	if (mode & 8)
@@ -230,9 +217,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.p += len;
 	in.n -= len;
 
-	head_idx = (uint16_t)(start + take(&in, 1) % (num + 2u));
+	head_idx = (uint16_t)(start + fuzz_take(&in, 1) % (num + 2u));
 	while (in.n > 0 && pops < MAX_POPS) {
-		uint8_t op = (uint8_t)take(&in, 1);
+		uint8_t op = (uint8_t)fuzz_take(&in, 1);
 		int r;
 
 		switch (op % 8) {
@@ -253,16 +240,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		case 1:		/* the driver publishes a head */
-			poke16(avail + 4 + 2ull * (head_idx % num), (uint16_t)take(&in, 2));
+			poke16(avail + 4 + 2ull * (head_idx % num), (uint16_t)fuzz_take(&in, 2));
 			head_idx++;
 			poke16(avail + 2, head_idx);
 			break;
 		case 2:		/* … or writes any index it likes */
-			head_idx = (uint16_t)take(&in, 2);
+			head_idx = (uint16_t)fuzz_take(&in, 2);
 			poke16(avail + 2, head_idx);
 			break;
 		case 3: {	/* rewrites a descriptor, in the table or scratch */
-			uint8_t slot = (uint8_t)take(&in, 1);
+			uint8_t slot = (uint8_t)fuzz_take(&in, 1);
 			uint64_t at = slot & 0x80 ? SCRATCH + 16ull * (slot & 0x7f)
 						  : desc + 16ull * (slot % num);
 
@@ -276,8 +263,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 4:		/* avail flags and used_event */
-			poke16(avail, (uint16_t)take(&in, 2));
-			poke16(avail + 4 + 2ull * num, (uint16_t)take(&in, 2));
+			poke16(avail, (uint16_t)fuzz_take(&in, 2));
+			poke16(avail + 4 + 2ull * num, (uint16_t)fuzz_take(&in, 2));
 			break;
 		case 5:
 			(void)virtq_should_notify(&q);
@@ -287,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			if (have_chain) {
-				uint64_t off = take(&in, 2), n = take(&in, 2);
+				uint64_t off = fuzz_take(&in, 2), n = fuzz_take(&in, 2);
 
 				if (off & 0x8000)
 					off = UINT64_MAX - (off & 0x7fff);

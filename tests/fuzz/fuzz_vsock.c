@@ -10,6 +10,7 @@
  * two heap blocks, so ASan catches any access outside it; after every move
  * the device's own bookkeeping must hold (buffered guest data within the
  * credit we advertise, consistent counters, bounded tables). */
+#include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/vsock.h"
 #include "vmm/vm.h"
@@ -23,22 +24,6 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The device registers sockets only with a VM's I/O loop; here it has none. */
-int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events)
-{
-	(void)vm;
-	(void)ev;
-	(void)events;
-	abort();
-}
-
-void vm_event_del(struct vm *vm, struct vm_event *ev)
-{
-	(void)vm;
-	(void)ev;
-	abort();
-}
 
 #define CID 3
 #define HDR ((uint32_t)sizeof(struct vsock_hdr))
@@ -64,20 +49,6 @@ static int listener = -1;
 static int hosts[MAX_HOSTS];
 static uint16_t num, avail_idx[2];
 static uint8_t scratch[1 << 16];
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes && in->n > 0; i++, in->p++, in->n--)
-		v |= (uint64_t)*in->p << (8 * i);
-	return v;
-}
 
 static uint8_t *host(uint64_t gpa)
 {
@@ -148,32 +119,32 @@ static void add_host(int fd)
 
 /* A packet from the guest: header fields plausible unless the input asks
  * for wild ones, split into pieces, maybe through an indirect table. */
-static void tx_packet(struct input *in)
+static void tx_packet(struct fuzz_input *in)
 {
-	uint8_t sel = (uint8_t)take(in, 1), lay = (uint8_t)take(in, 1);
-	uint8_t wild = sel & 0x80 ? (uint8_t)take(in, 1) : 0;
-	uint32_t plen = (uint32_t)take(in, 2) % 0x2000;
-	uint32_t hp = (uint32_t)take(in, 1);
+	uint8_t sel = (uint8_t)fuzz_take(in, 1), lay = (uint8_t)fuzz_take(in, 1);
+	uint8_t wild = sel & 0x80 ? (uint8_t)fuzz_take(in, 1) : 0;
+	uint32_t plen = (uint32_t)fuzz_take(in, 2) % 0x2000;
+	uint32_t hp = (uint32_t)fuzz_take(in, 1);
 	struct vsock_hdr h = {
-		.src_cid = wild & 1 ? take(in, 8) : CID,
-		.dst_cid = wild & 2 ? take(in, 8) : VSOCK_HOST_CID,
-		.type = wild & 4 ? (uint16_t)take(in, 2) : VSOCK_TYPE_STREAM,
-		.op = wild & 8 ? (uint16_t)take(in, 2) : (uint16_t)(sel % 8),
-		.src_port = wild & 128 ? (uint32_t)take(in, 4) : 1000 + (sel >> 3) % 2,
+		.src_cid = wild & 1 ? fuzz_take(in, 8) : CID,
+		.dst_cid = wild & 2 ? fuzz_take(in, 8) : VSOCK_HOST_CID,
+		.type = wild & 4 ? (uint16_t)fuzz_take(in, 2) : VSOCK_TYPE_STREAM,
+		.op = wild & 8 ? (uint16_t)fuzz_take(in, 2) : (uint16_t)(sel % 8),
+		.src_port = wild & 128 ? (uint32_t)fuzz_take(in, 4) : 1000 + (sel >> 3) % 2,
 		/* The listener, nobody, or a port we hand out to host programs. */
 		.dst_port = hp < 96 ? LISTEN_PORT : hp < 128 ? 2 : (1u << 30) + hp % 4,
-		.flags = (uint32_t)take(in, 1),
-		.buf_alloc = wild & 16 ? (uint32_t)take(in, 4) : 1u << 16,
-		.fwd_cnt = wild & 64 ? (uint32_t)take(in, 4) : 0,
+		.flags = (uint32_t)fuzz_take(in, 1),
+		.buf_alloc = wild & 16 ? (uint32_t)fuzz_take(in, 4) : 1u << 16,
+		.fwd_cnt = wild & 64 ? (uint32_t)fuzz_take(in, 4) : 0,
 	};
 	uint64_t table = QDESC(1), at = TXAREA;
-	uint32_t cut = lay & 0x40 ? (uint32_t)take(in, 1) % HDR : 0;
+	uint32_t cut = lay & 0x40 ? (uint32_t)fuzz_take(in, 1) % HDR : 0;
 	uint32_t pieces = 1 + (lay & 3), reps = 1, d = 0, max;
 	bool indirect = lay & 0x80;
 
 	if (lay & 0x10)	/* large: the same bytes named several times */
-		reps = 1 + (uint32_t)take(in, 1) % 12;
-	h.len = wild & 32 ? (uint32_t)take(in, 4) : plen * reps;
+		reps = 1 + (uint32_t)fuzz_take(in, 1) % 12;
+	h.len = wild & 32 ? (uint32_t)fuzz_take(in, 4) : plen * reps;
 	memcpy(host(at), &h, HDR);
 	memcpy(host(at + HDR), scratch, plen);	/* what the bytes are does not matter */
 	if (indirect) {
@@ -219,13 +190,13 @@ static void tx_packet(struct input *in)
 
 /* rx buffers, mostly sane (a header and some data, maybe in two pieces),
  * sometimes too small or readable. An exhausted input gives sane ones. */
-static void rx_buffers(struct input *in, uint32_t k)
+static void rx_buffers(struct fuzz_input *in, uint32_t k)
 {
 	for (uint32_t i = 0; i < k; i++) {
-		uint8_t how = (uint8_t)take(in, 1);
+		uint8_t how = (uint8_t)fuzz_take(in, 1);
 		uint16_t head = (uint16_t)(avail_idx[0] % num);
 		uint64_t at = RXAREA + 0x800ull * (head % 10);	/* the last two in B */
-		uint32_t len = how & 1 ? (uint32_t)take(in, 2) % 0x900 : 0x800;
+		uint32_t len = how & 1 ? (uint32_t)fuzz_take(in, 2) % 0x900 : 0x800;
 		uint16_t flags = how & 2 ? 0 : 2;
 
 		if ((how & 4) && len > HDR && num > 1) {
@@ -241,13 +212,13 @@ static void rx_buffers(struct input *in, uint32_t k)
 	virtio_mmio_kick(&dev.mmio, 0);
 }
 
-static void dial(struct input *in)
+static void dial(struct fuzz_input *in)
 {
 	static const char *const lines[] = {
 		"CONNECT 1000\n", "CONNECT 1001\nearly data", "CONNECT 7\r\n", "CONNECT ",
 		"CONNECT 99999999999\n", "HELLO\n", "",
 	};
-	uint8_t which = (uint8_t)take(in, 1);
+	uint8_t which = (uint8_t)fuzz_take(in, 1);
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
@@ -259,7 +230,7 @@ static void dial(struct input *in)
 			/* nothing sent: a silent program */
 		}
 	} else {
-		size_t n = take(in, 1) % 48;
+		size_t n = fuzz_take(in, 1) % 48;
 
 		if (n > in->n)
 			n = in->n;
@@ -275,9 +246,9 @@ static void dial(struct input *in)
 
 /* Whole handshakes in one move, so that later packets find live streams:
  * the guest connects to the listener, or a host program to the guest. */
-static void open_stream(struct input *in)
+static void open_stream(struct fuzz_input *in)
 {
-	uint8_t how = (uint8_t)take(in, 1);
+	uint8_t how = (uint8_t)fuzz_take(in, 1);
 	uint32_t gp = 1000 + (how >> 1) % 2;
 	struct vsock_hdr h = { .src_cid = CID, .dst_cid = VSOCK_HOST_CID,
 			       .type = VSOCK_TYPE_STREAM, .src_port = gp,
@@ -319,11 +290,11 @@ static void open_stream(struct input *in)
 	}
 }
 
-static void host_move(struct input *in)
+static void host_move(struct fuzz_input *in)
 {
-	uint8_t what = (uint8_t)take(in, 1);
+	uint8_t what = (uint8_t)fuzz_take(in, 1);
 	int *fd = &hosts[(what >> 3) % MAX_HOSTS];
-	size_t n = take(in, 2);
+	size_t n = fuzz_take(in, 2);
 	int acc;
 
 	switch (what & 7) {
@@ -414,7 +385,7 @@ static void once(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
+	struct fuzz_input in = { data, size };
 	uint8_t mode;
 	int fd;
 
@@ -424,17 +395,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram_b, 0, B_SIZE);
 	if (virtio_vsock_setup(&dev, &gm, CID, path))
 		abort();
-	mode = (uint8_t)take(&in, 1);
+	mode = (uint8_t)fuzz_take(&in, 1);
 	num = (uint16_t)(1u << (1 + mode % 4));	/* 2..16 */
 	up(mode & 0x10 ? 1u << 29 | 1u << 28 : 0, 0);	/* EVENT_IDX, INDIRECT */
 	if (!(mode & 0x20)) {
-		struct input none = { NULL, 0 };
+		struct fuzz_input none = { NULL, 0 };
 
 		rx_buffers(&none, num);	/* a driver that has filled its rx ring */
 	}
 
 	for (unsigned int moves = 0; in.n > 0 && moves < MAX_MOVES; moves++) {
-		uint8_t op = (uint8_t)take(&in, 1);
+		uint8_t op = (uint8_t)fuzz_take(&in, 1);
 
 		switch (op % 11) {
 		case 0:
@@ -446,7 +417,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			open_stream(&in);
 			break;
 		case 3:
-			rx_buffers(&in, 1 + (uint32_t)take(&in, 1) % 8);
+			rx_buffers(&in, 1 + (uint32_t)fuzz_take(&in, 1) % 8);
 			break;
 		case 4:
 			dial(&in);
@@ -456,12 +427,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			host_move(&in);
 			break;
 		case 7: {	/* the driver rewrites a tx descriptor and kicks */
-			uint32_t i = (uint32_t)take(&in, 1) % num;
-			uint64_t addr = take(&in, 2) % (B_GPA + B_SIZE + 0x100);
+			uint32_t i = (uint32_t)fuzz_take(&in, 1) % num;
+			uint64_t addr = fuzz_take(&in, 2) % (B_GPA + B_SIZE + 0x100);
 
-			desc_at(QDESC(1), i, addr, (uint32_t)take(&in, 2), (uint16_t)take(&in, 1),
-				(uint16_t)take(&in, 1));
-			publish(1, (uint16_t)take(&in, 1));
+			desc_at(QDESC(1), i, addr, (uint32_t)fuzz_take(&in, 2), (uint16_t)fuzz_take(&in, 1),
+				(uint16_t)fuzz_take(&in, 1));
+			publish(1, (uint16_t)fuzz_take(&in, 1));
 			virtio_mmio_kick(&dev.mmio, 1);
 			break;
 		}
@@ -470,12 +441,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			virtio_vsock_expire(&dev, (uint64_t)ts.tv_sec * 1000000000u +
-						  take(&in, 1) * 100000000ull);
+						  fuzz_take(&in, 1) * 100000000ull);
 			break;
 		}
 		case 9: {	/* a driver reset, or any register access */
 			uint8_t buf[8] = { 0 };
-			uint64_t off = take(&in, 2) % 0x110, v = take(&in, 8);
+			uint64_t off = fuzz_take(&in, 2) % 0x110, v = fuzz_take(&in, 8);
 
 			if (op & 0x80) {
 				up(mode & 0x10 ? 1u << 29 : 0, 0);
