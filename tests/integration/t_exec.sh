@@ -21,14 +21,11 @@ serve_fresh() {
 
 # serve_start [again]: boots sandbox $SB (a new one, or again the last one)
 # in the background and waits until it takes commands; its vsock socket is
-# $SOCK. One vCPU, which these tests do not need more of: in a test host on
-# a loaded machine the nested guest now and then ends with "the guest shut
-# down" (KVM reports a shutdown, no kernel message; seen with one vCPU and
-# more often with two, in boot and mid-transfer, never on an idle machine),
-# and fewer vCPU threads to emulate make that rarer.
+# $SOCK. Two vCPUs (the CLI's default), so that concurrent execs really run
+# side by side.
 serve_start() {
 	[ "${1:-}" = again ] || serve_fresh
-	timeout -k 5 600 "$CLI" run --name "$SB" --template test -m 256 --cpus 1 -- \
+	timeout -k 5 600 "$CLI" run --name "$SB" --template test -m 256 -- \
 		sh -c 'until [ -e /tmp/stop ]; do sleep 0.1; done; echo stopped' \
 		</dev/null >"$T/run.out" 2>"$T/run.err" &
 	RUN_PID=$!
