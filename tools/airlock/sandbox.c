@@ -511,7 +511,7 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 			"--cpus", cpus, "--memory", mem,
 			"--disk", tdisk, "--disk", disk, "--vsock", sb->sock,
 			"--console", console,
-			"--cmdline", "airlock.root=vda airlock.upper=vdb",
+			"--cmdline", "airlock.root=vda airlock.upper=vdb quiet",
 			NULL,
 		};
 		sigset_t none;
