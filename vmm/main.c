@@ -41,6 +41,7 @@
 #define MAX_IMAGE (512ull << 20)	/* a kernel or initrd larger than this is a mistake */
 #define MAX_MEM_MIB (1ull << 20)	/* 1 TiB */
 #define DEFAULT_MEM_MIB 256
+#define DEFAULT_CONSOLE_MAX (16ull << 20)	/* for a console file */
 #define CONSOLE_IRQ 4		/* COM1: kernel console */
 #define CONSOLE_PORT 0x3f8
 #define STDIO_IRQ 3		/* COM2: the command's stdout and stderr */
@@ -66,6 +67,7 @@ struct opts {
 	const char *initrd;
 	const char *extra_cmdline;
 	const char *console;	/* NULL: none, kept in memory for diagnostics */
+	uint64_t console_max;	/* bytes into a console file at most; 0: no limit */
 	unsigned int cpus;
 	uint64_t mem_mib;
 	enum x86_boot_mode boot;
@@ -117,6 +119,9 @@ static void usage(FILE *f)
 	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
 	      "  --console WHERE      kernel console to none (default: kept in memory\n"
 	      "                       to quote a panic), stdout, stderr or a file path\n"
+	      "  --console-max SIZE   at most SIZE bytes (K/M/G suffix) of guest output\n"
+	      "                       into a console file, then a note (default 16M;\n"
+	      "                       0: no limit)\n"
 	      "  --boot MODE          auto (default), pvh or linux64 (64-bit boot protocol)\n"
 	      "  --boot-timing        print boot milestones to stderr at the end\n"
 	      "  --no-seccomp         do not install seccomp filters (debugging only)\n"
@@ -144,6 +149,31 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 		return -ERANGE;
 	*out = v;
 	*end = e;
+	return 0;
+}
+
+/* "0", "4096", "64K", "16M", "1G": bytes, at most 1 TiB. */
+static int parse_bytes(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	const char *e;
+	unsigned int shift;
+
+	if (parse_uint(s, 1ull << 40, &v, &e))
+		return -EINVAL;
+	if (*e == '\0')
+		shift = 0;
+	else if (strcasecmp(e, "K") == 0 || strcasecmp(e, "KiB") == 0)
+		shift = 10;
+	else if (strcasecmp(e, "M") == 0 || strcasecmp(e, "MiB") == 0)
+		shift = 20;
+	else if (strcasecmp(e, "G") == 0 || strcasecmp(e, "GiB") == 0)
+		shift = 30;
+	else
+		return -EINVAL;
+	if (v > (1ull << 40) >> shift)
+		return -ERANGE;
+	*bytes = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -179,7 +209,8 @@ static int parse_mem_mib(const char *s, uint64_t *mib)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
-	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID };
+	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
+	       O_CONSOLE_MAX };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -190,6 +221,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "console-max", required_argument, NULL, O_CONSOLE_MAX },
 		{ "boot", required_argument, NULL, O_BOOT },
 		{ "boot-timing", no_argument, NULL, O_TIMING },
 		{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
@@ -203,7 +235,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
-			    .boot = X86_BOOT_AUTO, .seccomp = true };
+			    .boot = X86_BOOT_AUTO, .seccomp = true,
+			    .console_max = DEFAULT_CONSOLE_MAX };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -269,6 +302,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_CONSOLE:
 			o->console = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case O_CONSOLE_MAX:
+			if (parse_bytes(optarg, &o->console_max)) {
+				msg("--console-max '%s': expected a size in bytes, or with a "
+				    "K, M or G suffix, up to 1 TiB", optarg);
+				return -EINVAL;
+			}
 			break;
 		case O_BOOT:
 			if (!strcmp(optarg, "auto"))
@@ -434,11 +474,12 @@ static int irq_line(void *vm, uint32_t irq, int level)
 }
 
 static int setup_devices(struct vm *vm, struct serial *con, struct serial *out,
-			 int con_fd, char *ring)
+			 int con_fd, uint64_t con_max, char *ring)
 {
 	int r;
 
 	serial_init(con, CONSOLE_IRQ, irq_line, vm, con_fd, ring);
+	serial_limit(con, con_max);
 	serial_init(out, STDIO_IRQ, irq_line, vm, STDOUT_FILENO,
 		    NULL);
 	if ((r = io_bus_add(&vm->pio, CONSOLE_PORT, SERIAL_PORTS, serial_io, con)) ||
@@ -706,7 +747,12 @@ int main(int argc, char **argv)
 		    (unsigned long long)entry.rip, o.cpus,
 		    (unsigned long long)o.mem_mib, cmdline);
 
-	if ((r = setup_devices(&vm, &con, &out, con_fd, con_ring))) {
+	/* A file fills the host's disk; our own stdout or stderr is the
+	 * caller's to bound. */
+	bool con_file = o.console && strcmp(o.console, "stdout") && strcmp(o.console, "stderr");
+
+	if ((r = setup_devices(&vm, &con, &out, con_fd, con_file ? o.console_max : 0,
+			       con_ring))) {
 		msg("cannot set up devices: %s", strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;

@@ -40,6 +40,11 @@ void serial_init(struct serial *s, uint32_t irq, serial_irq_fn *set_irq,
 	s->mcr = 0x08;		/* OUT2: interrupts reach the PIC */
 }
 
+void serial_limit(struct serial *s, uint64_t max)
+{
+	s->out_max = max;
+}
+
 static uint8_t iir(const struct serial *s)
 {
 	uint8_t fifo = (s->fcr & FCR_ENABLE) ? IIR_FIFO : 0;
@@ -70,11 +75,23 @@ static void emit(struct serial *s, uint8_t c)
 	}
 	if (s->out_fd < 0 || (s->mcr & MCR_LOOP) || s->out_failed)
 		return;
+	if (s->out_max && s->out_count >= s->out_max)
+		return;
 	for (;;) {
 		ssize_t w = write(s->out_fd, &c, 1);
 
-		if (w == 1)
+		if (w == 1) {
+			if (++s->out_count == s->out_max) {
+				static const char note[] =
+					"\n[airlock-vmm: the guest's output reached its limit; "
+					"the rest is dropped]\n";
+
+				if (write(s->out_fd, note, sizeof(note) - 1) < 0) {
+					/* nowhere to say it */
+				}
+			}
 			return;
+		}
 		if (w < 0 && errno == EINTR)
 			continue;
 		/* EPIPE and the like: the reader is gone. Keep the guest

@@ -22,6 +22,8 @@ struct serial {
 	void *irq_opaque;
 	int out_fd;		/* -1: discard */
 	bool out_failed;	/* stop writing after the first error */
+	uint64_t out_max;	/* bytes to write at most; 0: no limit */
+	uint64_t out_count;	/* bytes written */
 
 	uint8_t ier, lcr, mcr, lsr, scr, dll, dlm, fcr;
 	bool thr_ipending;	/* "THR empty" interrupt not yet acknowledged */
@@ -34,6 +36,11 @@ struct serial {
 
 void serial_init(struct serial *s, uint32_t irq, serial_irq_fn *set_irq,
 		 void *irq_opaque, int out_fd, char *ring);
+
+/* Write at most max bytes of guest output to out_fd (0: no limit), then
+ * one line saying the rest was dropped: a guest must not be able to fill
+ * the host's disk through a console file. */
+void serial_limit(struct serial *s, uint64_t max);
 
 /* The port handler (8 registers). */
 void serial_io(void *opaque, uint16_t offset, uint8_t *data, uint8_t size,

@@ -73,6 +73,23 @@ test_four_vcpus_seen() {
 	expect_out "4"
 }
 
+# A console file is bounded (a guest must not fill the host's disk through
+# it): the first SIZE bytes, then one note, and the guest runs on.
+test_console_file_is_bounded() {
+	vmm --console "$T/console.log" --console-max 2K -- sh -c 'echo done'
+	expect_rc 0
+	expect_out "done"
+	local size note
+	note="[airlock-vmm: the guest's output reached its limit; the rest is dropped]"
+	size=$(stat -c %s "$T/console.log")
+	[ "$size" -eq $((2048 + ${#note} + 2)) ] || fail "console file is $size bytes"
+	[ "$(tail -n 1 "$T/console.log")" = "$note" ] ||
+		fail "no note at the end: $(tail -c 200 "$T/console.log")"
+	vmm --console-max 12X -- true
+	expect_rc 2
+	expect_err "--console-max '12X'"
+}
+
 test_memory_size_seen() {
 	vmm -m 512 -- sh -c 'awk "/MemTotal/ {print int(\$2/1024)}" /proc/meminfo'
 	expect_rc 0

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum { THR = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
@@ -340,6 +341,43 @@ TEST(closed_pipe)
 	close(fds[1]);
 }
 
+/* A console file must not grow without end: after the limit, one note and
+ * nothing more, while the guest still sees a working port and the ring
+ * (for quoting a panic) keeps recording. */
+TEST(output_limit)
+{
+	static char ring[SERIAL_RING];
+	struct serial s;
+	int fds[2];
+	char got[256], tail[64];
+	ssize_t n;
+
+	mkpipe(fds);
+	serial_init(&s, IRQ, NULL, NULL, fds[1], ring);
+	serial_limit(&s, 5);
+	for (const char *p = "hello, world"; *p; p++)
+		out(&s, THR, (uint8_t)*p);
+	n = drain(fds[0], got, sizeof(got) - 1);
+	CHECK(n > 5);
+	got[n > 0 ? n : 0] = '\0';
+	CHECK_STR(got, "hello\n[airlock-vmm: the guest's output reached its limit; "
+		  "the rest is dropped]\n");
+	out(&s, THR, '!');
+	CHECK_EQ(drain(fds[0], got, sizeof(got)), 0);
+	CHECK_EQ(in(&s, LSR) & 0x60, 0x60);
+	CHECK_EQ(serial_ring_read(&s, tail, sizeof(tail)), 13);
+	CHECK_STR(tail, "hello, world!");
+
+	/* 0: no limit. */
+	serial_init(&s, IRQ, NULL, NULL, fds[1], NULL);
+	serial_limit(&s, 0);
+	for (int i = 0; i < 200; i++)
+		out(&s, THR, 'x');
+	CHECK_EQ(drain(fds[0], got, sizeof(got)), 200);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 CHECK_MAIN(
 	TEST_ENTRY(probe_like_linux),
 	TEST_ENTRY(output_in_order),
@@ -347,4 +385,5 @@ CHECK_MAIN(
 	TEST_ENTRY(loopback_does_not_emit),
 	TEST_ENTRY(ring_keeps_tail),
 	TEST_ENTRY(closed_pipe),
+	TEST_ENTRY(output_limit),
 )
