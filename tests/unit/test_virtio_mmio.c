@@ -7,7 +7,10 @@
 #include "tests/unit/virtq_driver.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 enum {
@@ -492,6 +495,42 @@ TEST(status_zero_resets)
 	teardown();
 }
 
+/* A guest that fails and resets its device in a loop must not grow the
+ * host's log without end: one line per failure, 8 in all, the last saying
+ * so. */
+TEST(failures_logged_a_bounded_number_of_times)
+{
+	char path[] = "/tmp/airlock-test-mmio.XXXXXX", buf[4096];
+	int log = mkstemp(path), saved = dup(STDERR_FILENO), lines = 0;
+	ssize_t n;
+
+	CHECK(log >= 0 && saved >= 0);
+	unlink(path);
+	setup();
+	fflush(stderr);
+	dup2(log, STDERR_FILENO);
+	for (int i = 0; i < 100; i++) {
+		bring_up(VIRTIO_F_VERSION_1);
+		virtio_mmio_fail(&m, "bad chain");
+		virtio_mmio_fail(&m, "bad chain");	/* not reset yet: no line */
+		CHECK(rd(STATUS) & NEEDS_RESET);
+		wr(STATUS, 0);
+	}
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	teardown();
+	n = pread(log, buf, sizeof(buf) - 1, 0);
+	close(log);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	CHECK_EQ(lines, 8);
+	CHECK(strstr(buf, "bad chain; device stopped until the guest resets it\n"));
+	CHECK(strstr(buf, "its further failures are not reported)\n"));
+}
+
 TEST(interrupt_ack)
 {
 	struct drv_q d;
@@ -580,6 +619,7 @@ CHECK_MAIN(
 	TEST_ENTRY(registers_are_32_bit_only),
 	TEST_ENTRY(config_space),
 	TEST_ENTRY(status_zero_resets),
+	TEST_ENTRY(failures_logged_a_bounded_number_of_times),
 	TEST_ENTRY(interrupt_ack),
 	TEST_ENTRY(queue_notify_kicks),
 	TEST_ENTRY(kick_only_when_live),

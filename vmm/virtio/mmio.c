@@ -43,6 +43,7 @@ enum {
 #define VIRTIO_VENDOR_ID 0x4b4c5241	/* "ARLK": ours */
 #define INT_USED_RING 1
 #define INT_CONFIG 2
+#define MAX_COMPLAINTS 8	/* log lines per device for failures */
 
 static void raise_irq(struct virtio_mmio *m, uint32_t why)
 {
@@ -57,11 +58,16 @@ static void raise_irq(struct virtio_mmio *m, uint32_t why)
 
 void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
 {
-	if (!m->complained) {
+	/* Once per failure, until the guest resets the device: a guest that
+	 * fails and resets in a loop gets MAX_COMPLAINTS lines in all, not a
+	 * host log that grows without end. */
+	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET) && m->complaints < MAX_COMPLAINTS) {
 		fprintf(stderr, "airlock-vmm: %s at 0x%llx: %s; device stopped until "
-			"the guest resets it\n",
-			m->ops->name, (unsigned long long)m->base, why);
-		m->complained = true;
+			"the guest resets it%s\n",
+			m->ops->name, (unsigned long long)m->base, why,
+			m->complaints + 1 == MAX_COMPLAINTS ?
+			" (its further failures are not reported)" : "");
+		m->complaints++;
 	}
 	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET)) {
 		m->status |= VIRTIO_STATUS_NEEDS_RESET;
@@ -97,7 +103,6 @@ static void reset(struct virtio_mmio *m)
 	m->status = m->dev_feat_sel = m->drv_feat_sel = m->queue_sel = 0;
 	m->int_status = 0;
 	m->drv_features = 0;
-	m->complained = false;
 	if (m->ops->reset)
 		m->ops->reset(m->dev);
 }

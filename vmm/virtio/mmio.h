@@ -52,7 +52,7 @@ struct virtio_mmio {
 	uint32_t status, dev_feat_sel, drv_feat_sel, queue_sel, int_status;
 	uint32_t config_gen;
 	uint64_t drv_features;
-	bool complained;		/* one log line per device is enough */
+	unsigned int complaints;	/* failures logged, MAX_COMPLAINTS at most */
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	int kick_fd[VIRTIO_MAX_QUEUES];	/* ioeventfd per queue */
 	struct vm_event kick_ev[VIRTIO_MAX_QUEUES];
