@@ -66,10 +66,14 @@ test_cli_sandbox_persists_and_is_listed() {
 	cli_env
 	run_t --name keep -- sh -c 'echo kept >~/note; mkdir -p ~/d && echo x >~/d/y; rm ~/d/y'
 	expect_rc 0
-	# Another boot of the same sandbox finds it; -m and --cpus apply.
+	# Another boot of the same sandbox finds it; -m and --cpus apply; its
+	# console log is that boot's alone.
+	echo "from an earlier boot" >>"$AIRLOCK_HOME/sandboxes/keep/console.log"
 	al run --name keep -m 300 --cpus 1 -- sh -c 'cat ~/note; ls -A ~/d; nproc' </dev/null
 	expect_rc 0
 	expect_out $'kept\n1'
+	grep -q "from an earlier boot" "$AIRLOCK_HOME/sandboxes/keep/console.log" &&
+		fail "console.log kept an earlier boot's lines"
 	al ls
 	expect_rc 0
 	grep -qE '^keep +test +stopped +300M +1 ' "$T/out" || fail "ls: $(cat "$T/out")"

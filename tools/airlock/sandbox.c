@@ -498,6 +498,7 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 		return -errno;
 	}
 	unlink(sb->sock);
+	unlink(console);	/* this boot's console only; the VMM appends */
 
 	pid = fork();
 	if (pid < 0) {
