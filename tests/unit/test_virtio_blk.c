@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define W VIRTQ_DESC_F_WRITE
@@ -528,6 +530,41 @@ TEST(discard_and_write_zeroes_refused)
 	teardown();
 }
 
+/* A host I/O error (here /dev/full's ENOSPC) is the guest's IOERR; the
+ * guest can hit it again and again, so only the first 8 are logged. */
+TEST(host_io_errors_logged_a_bounded_number_of_times)
+{
+	char path[] = "/tmp/airlock-test-blklog.XXXXXX", buf[4096];
+	int log = mkstemp(path), saved = dup(STDERR_FILENO), lines = 0;
+	int full = open("/dev/full", O_RDWR | O_CLOEXEC);
+	uint32_t w;
+	ssize_t n;
+
+	CHECK(log >= 0 && saved >= 0 && full >= 0);
+	unlink(path);
+	setup(false);
+	b.fd = full;
+	fflush(stderr);
+	dup2(log, STDERR_FILENO);
+	for (int i = 0; i < 20; i++)
+		CHECK_EQ(rq(T_OUT, (uint64_t)i, SECTOR, &w), S_IOERR);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	b.fd = fd;
+	close(full);
+	teardown();
+	n = pread(log, buf, sizeof(buf) - 1, 0);
+	close(log);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	CHECK_EQ(lines, 8);
+	CHECK(strstr(buf, "write at sector 0: No space left on device\n"));
+	CHECK(strstr(buf, "(further I/O errors are not reported)\n"));
+}
+
 TEST(unknown_type)
 {
 	static const uint32_t types[] = { 2, 3, 5, 7, 9, 10, 12, 14, 0xffffffffu };
@@ -763,6 +800,7 @@ CHECK_MAIN(
 	TEST_ENTRY(get_id),
 	TEST_ENTRY(discard_and_write_zeroes),
 	TEST_ENTRY(discard_and_write_zeroes_refused),
+	TEST_ENTRY(host_io_errors_logged_a_bounded_number_of_times),
 	TEST_ENTRY(unknown_type),
 	TEST_ENTRY(malformed_requests),
 	TEST_ENTRY(end_to_end),

@@ -27,6 +27,7 @@ enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4, T_GET_ID = 8, T_DISCARD = 11, T_WRITE_Z
 enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
 
 #define SECTOR 512ull
+#define MAX_LOGGED_ERRORS 8	/* host I/O errors logged per device */
 #define WRITE_ZEROES_UNMAP 1u
 /* One discard/write-zeroes range per request, of at most 1 GiB: what we
  * advertise, so the guest splits larger ones for us. */
@@ -139,9 +140,14 @@ static uint8_t do_rw(struct virtio_blk *b, const struct virtq_chain *c,
 		return S_IOERR;
 	r = rw_full(b->fd, b->iov, n, h->sector * SECTOR, write);
 	if (r) {
-		fprintf(stderr, "airlock-vmm: virtio-blk %s: %s at sector %llu: %s\n",
-			b->id, write ? "write" : "read",
-			(unsigned long long)h->sector, strerror(-r));
+		/* The host's error (a full disk, say), which the guest can hit
+		 * again and again: the first few are enough to say what. */
+		if (b->io_errors++ < MAX_LOGGED_ERRORS)
+			fprintf(stderr, "airlock-vmm: virtio-blk %s: %s at sector %llu: %s%s\n",
+				b->id, write ? "write" : "read",
+				(unsigned long long)h->sector, strerror(-r),
+				b->io_errors == MAX_LOGGED_ERRORS ?
+				" (further I/O errors are not reported)" : "");
 		return S_IOERR;
 	}
 	if (!write)
@@ -293,6 +299,7 @@ static void blk_state(struct virtio_blk *b, int fd, uint64_t size, bool ro,
 	b->fd = fd;
 	b->ro = ro;
 	b->capacity = size / SECTOR;	/* a partial last sector is not offered */
+	b->io_errors = 0;
 	/* The spec's 20-byte ID need not end in NUL. */
 	memset(b->id, 0, sizeof(b->id));
 	memcpy(b->id, id, strnlen(id, sizeof(b->id)));
