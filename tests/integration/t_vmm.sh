@@ -234,13 +234,18 @@ test_sigterm_stops_vm() {
 
 test_seccomp_filter_installed() {
 	"$VMM" --kernel "$KDIR/vmlinux" --initrd "$INITRD" --cpus 2 -- sleep 600 >"$T/out" 2>"$T/err" &
-	local pid=$! tid modes
+	local pid=$! tid modes nnp core
 	sleep 3
 	modes=$(for tid in /proc/$pid/task/*; do awk '/^Seccomp:/ {print $2}' "$tid/status"; done | sort | uniq -c | tr -s ' ')
+	# No_new_privs on every thread, and no core file of guest data.
+	nnp=$(for tid in /proc/$pid/task/*; do awk '/^NoNewPrivs:/ {print $2}' "$tid/status"; done | sort -u | xargs)
+	core=$(awk '/^Max core file size/ {print $5, $6}' /proc/$pid/limits)
 	kill -TERM $pid
 	wait $pid
 	# main thread + 2 vCPU threads, all in filter mode (2).
 	[ "$(echo "$modes" | xargs)" = "3 2" ] || fail "seccomp modes per thread: $modes"
+	[ "$nnp" = 1 ] || fail "NoNewPrivs per thread: $nnp"
+	[ "$core" = "0 0" ] || fail "core file size limit: $core"
 	"$VMM" --no-seccomp --kernel "$KDIR/vmlinux" --initrd "$INITRD" -- true >"$T/out" 2>"$T/err"
 	RC=$?
 	expect_rc 0
