@@ -162,6 +162,80 @@ test_cli_running_sandbox_is_locked_and_exec_reaches_it() {
 	expect_err "sandbox 'live' is not running"
 }
 
+# start_bg NAME CMD: `airlock run --name NAME -- sh -c CMD` in the background
+# (pid in BG_PID), back once `airlock exec` reaches the sandbox.
+start_bg() {
+	timeout -k 5 "$GUEST_TIMEOUT" "$CLI" run --name "$1" --template test -m 256 -- \
+		sh -c "$2" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	BG_PID=$!
+	local i
+	for i in $(seq 1 600); do
+		"$CLI" exec "$1" -- true </dev/null >/dev/null 2>&1 && return 0
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	fail "sandbox $1 did not come up: $(cat "$T/bg.err")"
+}
+
+test_cli_stop_ends_a_running_sandbox() {
+	cli_env
+	# The command gets SIGTERM; airlock run ends with its status.
+	start_bg st 'trap "echo got TERM; exit 7" TERM; while :; do sleep 0.1; done'
+	al stop st
+	expect_rc 0
+	expect_out "st"
+	wait "$BG_PID" 2>/dev/null
+	RC=$?
+	expect_rc 7
+	[ "$(cat "$T/bg.out")" = "got TERM" ] || fail "run: $(cat "$T/bg.out" "$T/bg.err")"
+	al ls
+	grep -qE '^st +test +stopped' "$T/out" || fail "ls after stop: $(cat "$T/out")"
+	e2fsck -fn "$AIRLOCK_HOME/sandboxes/st/disk.ext4" >"$T/fsck" 2>&1 ||
+		fail "disk not clean after stop: $(tail -3 "$T/fsck")"
+	# A stopped sandbox stays as it is; an unknown one is named.
+	al stop st
+	expect_rc 0
+	expect_out "st"
+	al stop st nope
+	expect_rc 1
+	expect_err "no sandbox 'nope'"
+	al stop
+	expect_rc 2
+	al stop -t x st
+	expect_rc 2
+	expect_err "-t 'x'"
+
+	# A command that ignores SIGTERM: after -t the guest is powered off,
+	# its disk left clean.
+	start_bg st 'trap "" TERM; while :; do sleep 0.1; done'
+	al stop -t 1 st
+	expect_rc 0
+	wait "$BG_PID" 2>/dev/null
+	RC=$?
+	[ "$RC" -ne 0 ] || fail "airlock run of a powered-off sandbox exited 0"
+	grep -q "ended before the command did" "$T/bg.err" || fail "run: $(cat "$T/bg.err")"
+	grep -q "did not stop by itself" "$T/bg.err" && fail "run killed a VM that was powering off: $(cat "$T/bg.err")"
+	e2fsck -fn "$AIRLOCK_HOME/sandboxes/st/disk.ext4" >"$T/fsck" 2>&1 ||
+		fail "disk not clean after power-off: $(tail -3 "$T/fsck")"
+
+	# A guest that cannot answer (its VMM frozen): airlock run is killed,
+	# and its VMM goes with it.
+	start_bg st 'trap "" TERM; while :; do sleep 0.1; done'
+	local vmm
+	vmm=$(pgrep -f "airlock-vmm.*sandboxes/st/" | head -1)
+	[ -n "$vmm" ] || fail "cannot find the VMM"
+	kill -STOP "$vmm"
+	al stop -t 1 st
+	expect_rc 0
+	wait "$BG_PID" 2>/dev/null
+	RC=$?
+	expect_rc 137
+	sleep 0.5
+	kill -0 "$vmm" 2>/dev/null && { kill -KILL "$vmm"; fail "the VMM outlived its airlock run"; }
+	al rm st
+	expect_rc 0
+}
+
 test_cli_interactive_login_shell() {
 	cli_env
 	# No command and a terminal: the user's login shell on a PTY; typing,

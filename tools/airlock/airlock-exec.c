@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	if (poweroff) {
-		ret = exec_poweroff(argv[optind], timeout);
+		ret = exec_poweroff(argv[optind], timeout, NULL, NULL);
 		if (ret < 0) {
 			fprintf(stderr, "airlock-exec: power-off through %s: %s\n",
 				argv[optind], strerror(-ret));

@@ -780,7 +780,8 @@ out:
 	return ret;
 }
 
-int exec_poweroff(const char *vsock_path, int timeout_ms)
+int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
+		  void *arg)
 {
 	struct control_msg m = { .type = CONTROL_MSG_POWEROFF };
 	static struct frame_decoder dec;
@@ -789,7 +790,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms)
 	int fd, n, ret = -ECONNRESET;
 
 	fd = vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_CONTROL, timeout_ms,
-			   NULL, NULL);
+			   alive, arg);
 	if (fd < 0)
 		return fd;
 	n = control_msg_encode(buf, sizeof(buf), &m);

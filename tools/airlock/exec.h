@@ -55,8 +55,10 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 
 /* Asks airlock-init to end the VM (control port, POWEROFF). Returns 0 once
  * it accepted (the VMM then exits 0 when the sandbox disk is clean), or
- * -ETIMEDOUT, -ECONNRESET, -EPROTO or another -errno. Retries the
- * connection like exec_run() for up to timeout_ms. Prints nothing. */
-int exec_poweroff(const char *vsock_path, int timeout_ms);
+ * -ETIMEDOUT, -ECONNRESET, -EPROTO, -ESRCH (alive() said the VM is gone)
+ * or another -errno. Retries the connection like exec_run() for up to
+ * timeout_ms (alive may be NULL). Prints nothing. */
+int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
+		  void *arg);
 
 #endif

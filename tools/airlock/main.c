@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ static const char usage_text[] =
 	"                                       login shell), stop the sandbox\n"
 	"  exec [OPTIONS] NAME [--] CMD [ARGS...]  run CMD in a running sandbox\n"
 	"  ls [--json]                          list sandboxes\n"
+	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
@@ -327,7 +329,8 @@ static int cmd_run(int argc, char **argv)
 	exec_opts_from(&eo, &c, argc, argv);
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
 	if (r < 0 && !sandbox_vmm_alive(&sb)) {
-		say("the sandbox's VM stopped before the command could run:");
+		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
+		    "the sandbox's VM stopped before the command could run:");
 		sandbox_print_log(&sb);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
@@ -534,6 +537,124 @@ static int cmd_ls(int argc, char **argv)
 	return status;
 }
 
+static const char stop_usage[] =
+	"usage: airlock stop [-t SECONDS] NAME...\n"
+	"\n"
+	"Stops each running sandbox as `docker stop` does: its command gets SIGTERM\n"
+	"(its `airlock run` then ends with the command's status), and after\n"
+	"SECONDS (default 10) the guest is powered off, its disk left clean; if\n"
+	"even that does not end it, its `airlock run` is killed. A stopped sandbox\n"
+	"is left as it is.\n";
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to ms for the sandbox to stop running. */
+static bool wait_stopped(const struct sandbox *sb, int64_t ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (sandbox_running(sb)) {
+		if (mono_ms() >= end)
+			return false;
+		usleep(50 * 1000);
+	}
+	return true;
+}
+
+/* Waits up to ms for no process to hold the sandbox disk's lock. */
+static bool wait_vmm_gone(const struct sandbox *sb, int64_t ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (sandbox_vmm_pid(sb) > 0) {
+		if (mono_ms() >= end)
+			return false;
+		usleep(50 * 1000);
+	}
+	return true;
+}
+
+/* SIGTERM to the command (through its `airlock run`, which forwards it);
+ * then POWEROFF through the control port; then SIGKILL to `airlock run` and
+ * to the VMM, found by the locks they hold on the sandbox's files. */
+static int stop_one(const struct airlock_paths *paths, const char *name, int64_t grace_ms)
+{
+	struct sandbox sb;
+	pid_t runner, vmm;
+	int r = sandbox_open(&sb, paths, name);
+
+	if (r == -ENOENT) {
+		say("no sandbox '%s' (airlock ls lists them)", name);
+		return 1;
+	}
+	if (r) {
+		if (r != -EINVAL && r != -ENOTDIR && r != -ENAMETOOLONG)
+			say("cannot open sandbox '%s': %s", name, strerror(-r));
+		return 1;
+	}
+	runner = sandbox_runner(&sb);
+	if (runner > 0 && kill(runner, SIGTERM) == 0 && wait_stopped(&sb, grace_ms))
+		goto stopped;
+	if (sandbox_running(&sb) && exec_poweroff(sb.sock, 5000, NULL, NULL) == 0 &&
+	    wait_stopped(&sb, 10000))
+		goto stopped;
+	if ((runner = sandbox_runner(&sb)) > 0)
+		kill(runner, SIGKILL);
+	if ((vmm = sandbox_vmm_pid(&sb)) > 0)
+		kill(vmm, SIGKILL);
+	if (!wait_stopped(&sb, 5000) || !wait_vmm_gone(&sb, 5000)) {
+		say("sandbox '%s' is still running: its processes could not be stopped", name);
+		sandbox_close(&sb);
+		return 1;
+	}
+stopped:
+	sandbox_close(&sb);
+	puts(name);
+	return 0;
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+	struct airlock_paths paths;
+	unsigned long secs = 10;
+	int opt, status = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "+t:h")) != -1) {
+		switch (opt) {
+		case 't':
+			if (args_uint(optarg, 0, 3600, &secs)) {
+				say("-t '%s': expected whole seconds from 0 to 3600", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(stop_usage, stdout);
+			return 0;
+		default:
+			say("stop: unknown option '%s' (airlock stop --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(stop_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (paths_resolve(&paths))
+		return 1;
+	for (int i = optind; i < argc; i++)
+		if (stop_one(&paths, argv[i], (int64_t)secs * 1000))
+			status = 1;
+	return status;
+}
+
 static int cmd_rm(int argc, char **argv)
 {
 	struct airlock_paths paths;
@@ -556,7 +677,7 @@ static int cmd_rm(int argc, char **argv)
 		if (r == -ENOENT)
 			say("no sandbox '%s' (airlock ls lists them)", argv[i]);
 		else if (r == -EBUSY)
-			say("sandbox '%s' is running: stop its `airlock run` first", argv[i]);
+			say("sandbox '%s' is running: airlock stop %s first", argv[i], argv[i]);
 		else if (r != -EINVAL)
 			say("cannot remove sandbox '%s': %s", argv[i], strerror(-r));
 	}
@@ -570,7 +691,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
-		{ "list", cmd_ls }, { "rm", cmd_rm },
+		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
 	};
 
 	if (argc < 2) {

@@ -6,6 +6,7 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -433,6 +434,70 @@ int sandbox_lock(struct sandbox *sb)
 	return 0;
 }
 
+/* Has process pid the file with st's identity open? */
+static bool has_open(pid_t pid, const struct stat *st)
+{
+	char dir[32];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		struct stat fst;
+
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &fst, 0) == 0 &&
+		    fst.st_dev == st->st_dev && fst.st_ino == st->st_ino)
+			found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The process holding an flock on the file at path; 0 if none. From
+ * /proc/locks ("N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"), by
+ * inode number, and confirmed through the holder's open files: the device
+ * there is the underlying file system's, which on an overlay is not the
+ * one stat() says. */
+static pid_t flock_holder(const char *path)
+{
+	struct stat st;
+	char line[256];
+	pid_t pid = 0;
+	FILE *f;
+
+	if (stat(path, &st) < 0 || !(f = fopen("/proc/locks", "re")))
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		char type[16];
+		long p;
+		unsigned long long ino;
+
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%llu", type, &p, &ino) == 3 &&
+		    strcmp(type, "FLOCK") == 0 && p > 1 && p <= INT_MAX &&
+		    ino == (unsigned long long)st.st_ino && has_open((pid_t)p, &st))
+			pid = (pid_t)p;
+	}
+	fclose(f);
+	return pid;
+}
+
+pid_t sandbox_runner(const struct sandbox *sb)
+{
+	char path[PATH_MAX];
+
+	return copy_path(path, sizeof(path), "%s/lock", sb->dir) ? 0 : flock_holder(path);
+}
+
+pid_t sandbox_vmm_pid(const struct sandbox *sb)
+{
+	char path[PATH_MAX];
+
+	return copy_path(path, sizeof(path), "%s/disk.ext4", sb->dir) ? 0 : flock_holder(path);
+}
+
 bool sandbox_running(const struct sandbox *sb)
 {
 	int fd = open_lock(sb);
@@ -589,8 +654,11 @@ int sandbox_shutdown(struct sandbox *sb)
 	int st;
 
 	if (sandbox_vmm_alive(sb)) {
-		if (exec_poweroff(sb->sock, POWEROFF_WAIT_MS) < 0 ||
-		    !wait_vmm(sb, POWEROFF_WAIT_MS)) {
+		/* Refused (not timed out): the guest may be powering off
+		 * already, for `airlock stop`; give it the same time. */
+		int r = exec_poweroff(sb->sock, POWEROFF_WAIT_MS, sandbox_vmm_alive, sb);
+
+		if (r == -ETIMEDOUT || !wait_vmm(sb, POWEROFF_WAIT_MS)) {
 			say("sandbox '%s' did not stop by itself; stopping its VM", sb->name);
 			kill(sb->vmm, SIGTERM);
 			if (!wait_vmm(sb, TERM_WAIT_MS)) {

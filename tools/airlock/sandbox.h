@@ -92,6 +92,11 @@ int sandbox_save_settings(const struct sandbox *sb);
 int sandbox_lock(struct sandbox *sb);
 /* True if some process holds the lock (the sandbox is running). */
 bool sandbox_running(const struct sandbox *sb);
+/* The `airlock run` process holding the lock, and the airlock-vmm process
+ * holding the disk's lock, as /proc/locks tells; 0 if none (or it cannot
+ * be told). For `airlock stop`. */
+pid_t sandbox_runner(const struct sandbox *sb);
+pid_t sandbox_vmm_pid(const struct sandbox *sb);
 
 /* Starts airlock-vmm on the sandbox (lock held) in serve mode, with the
  * VMM's messages going to dir/vmm.log and the kernel's to dir/console.log.
