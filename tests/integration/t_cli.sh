@@ -3,17 +3,6 @@
 # persist, are listed and removed; bad input is named. Sourced by
 # tests/integration/run.
 
-CLI=${AIRLOCK_CLI:-$(dirname "$VMM")/../tools/airlock/airlock}
-
-# cli_env: a fresh AIRLOCK_HOME per test, the build's VMM, kernel, initrd.
-cli_env() {
-	export AIRLOCK_HOME=$T/cli-home AIRLOCK_VMM=$VMM AIRLOCK_INITRD=$INITRD
-	export AIRLOCK_KERNEL=$KDIR/vmlinux
-	rm -rf "$AIRLOCK_HOME"
-	mkdir -p "$AIRLOCK_HOME/templates"
-	ln -s "$AIRLOCK_TEMPLATE_TEST" "$AIRLOCK_HOME/templates/test"
-}
-
 # al ARGS...: runs airlock with stdin from /dev/null unless redirected;
 # sets RC and $T/out, $T/err like vmm.
 al() {
@@ -125,14 +114,8 @@ test_cli_rm_flag_leaves_nothing() {
 
 test_cli_running_sandbox_is_locked_and_exec_reaches_it() {
 	cli_env
-	timeout -k 5 "$GUEST_TIMEOUT" "$CLI" run --name live --template test -m 256 -- \
-		sh -c 'echo started >/tmp/flag; i=0; while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo main-done' \
-		</dev/null >"$T/main.out" 2>"$T/main.err" &
-	local pid=$! i
-	for i in $(seq 1 600); do
-		"$CLI" exec live -- test -e /tmp/flag >/dev/null 2>&1 && break
-		sleep 0.2
-	done
+	cli_start live 'i=0; while [ ! -e /tmp/done ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo main-done'
+	local i
 	al ls
 	grep -qE '^live +test +running' "$T/out" || fail "ls while running: $(cat "$T/out")"
 	run_t --name live -- true
@@ -153,41 +136,26 @@ test_cli_running_sandbox_is_locked_and_exec_reaches_it() {
 		[ "$(cat "$T/e$i.out")" = "exec $i as agent" ] || fail "exec $i: $(cat "$T/e$i.out")"
 	done
 	al exec live -- touch /tmp/done
-	wait $pid
+	wait "$RUN_PID"
 	RC=$?
 	expect_rc 0
-	[ "$(cat "$T/main.out")" = "main-done" ] || fail "main: $(cat "$T/main.out" "$T/main.err")"
+	[ "$(cat "$T/run.out")" = "main-done" ] || fail "main: $(cat "$T/run.out" "$T/run.err")"
 	al exec live -- true
 	expect_rc 125
 	expect_err "sandbox 'live' is not running"
 }
 
-# start_bg NAME CMD: `airlock run --name NAME -- sh -c CMD` in the background
-# (pid in BG_PID), back once `airlock exec` reaches the sandbox.
-start_bg() {
-	timeout -k 5 "$GUEST_TIMEOUT" "$CLI" run --name "$1" --template test -m 256 -- \
-		sh -c "$2" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
-	BG_PID=$!
-	local i
-	for i in $(seq 1 600); do
-		"$CLI" exec "$1" -- true </dev/null >/dev/null 2>&1 && return 0
-		kill -0 "$BG_PID" 2>/dev/null || break
-		sleep 0.2
-	done
-	fail "sandbox $1 did not come up: $(cat "$T/bg.err")"
-}
-
 test_cli_stop_ends_a_running_sandbox() {
 	cli_env
 	# The command gets SIGTERM; airlock run ends with its status.
-	start_bg st 'trap "echo got TERM; exit 7" TERM; while :; do sleep 0.1; done'
+	cli_start st 'trap "echo got TERM; exit 7" TERM; while :; do sleep 0.1; done'
 	al stop st
 	expect_rc 0
 	expect_out "st"
-	wait "$BG_PID" 2>/dev/null
+	wait "$RUN_PID" 2>/dev/null
 	RC=$?
 	expect_rc 7
-	[ "$(cat "$T/bg.out")" = "got TERM" ] || fail "run: $(cat "$T/bg.out" "$T/bg.err")"
+	[ "$(cat "$T/run.out")" = "got TERM" ] || fail "run: $(cat "$T/run.out" "$T/run.err")"
 	al ls
 	grep -qE '^st +test +stopped' "$T/out" || fail "ls after stop: $(cat "$T/out")"
 	e2fsck -fn "$AIRLOCK_HOME/sandboxes/st/disk.ext4" >"$T/fsck" 2>&1 ||
@@ -207,27 +175,27 @@ test_cli_stop_ends_a_running_sandbox() {
 
 	# A command that ignores SIGTERM: after -t the guest is powered off,
 	# its disk left clean.
-	start_bg st 'trap "" TERM; while :; do sleep 0.1; done'
+	cli_start st 'trap "" TERM; while :; do sleep 0.1; done'
 	al stop -t 1 st
 	expect_rc 0
-	wait "$BG_PID" 2>/dev/null
+	wait "$RUN_PID" 2>/dev/null
 	RC=$?
 	[ "$RC" -ne 0 ] || fail "airlock run of a powered-off sandbox exited 0"
-	grep -q "ended before the command did" "$T/bg.err" || fail "run: $(cat "$T/bg.err")"
-	grep -q "did not stop by itself" "$T/bg.err" && fail "run killed a VM that was powering off: $(cat "$T/bg.err")"
+	grep -q "ended before the command did" "$T/run.err" || fail "run: $(cat "$T/run.err")"
+	grep -q "did not stop by itself" "$T/run.err" && fail "run killed a VM that was powering off: $(cat "$T/run.err")"
 	e2fsck -fn "$AIRLOCK_HOME/sandboxes/st/disk.ext4" >"$T/fsck" 2>&1 ||
 		fail "disk not clean after power-off: $(tail -3 "$T/fsck")"
 
 	# A guest that cannot answer (its VMM frozen): airlock run is killed,
 	# and its VMM goes with it.
-	start_bg st 'trap "" TERM; while :; do sleep 0.1; done'
+	cli_start st 'trap "" TERM; while :; do sleep 0.1; done'
 	local vmm
 	vmm=$(pgrep -f "airlock-vmm.*sandboxes/st/" | head -1)
 	[ -n "$vmm" ] || fail "cannot find the VMM"
 	kill -STOP "$vmm"
 	al stop -t 1 st
 	expect_rc 0
-	wait "$BG_PID" 2>/dev/null
+	wait "$RUN_PID" 2>/dev/null
 	RC=$?
 	expect_rc 137
 	sleep 0.5

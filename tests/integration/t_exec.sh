@@ -5,17 +5,12 @@
 # and the exec client (tools/airlock/exec.c); the raw exec port is reached
 # through the sandbox's vsock socket. Sourced by tests/integration/run.
 
-CLI=${AIRLOCK_CLI:-$(dirname "$VMM")/../tools/airlock/airlock}
 EXEC_PY=$ROOT/tests/integration
 SB=ex
 
-# serve_fresh: no sandbox yet, this build's VMM, kernel and initramfs.
+# serve_fresh: no sandbox yet.
 serve_fresh() {
-	export AIRLOCK_HOME=$T/exec-home AIRLOCK_VMM=$VMM AIRLOCK_INITRD=$INITRD
-	export AIRLOCK_KERNEL=$KDIR/vmlinux
-	rm -rf "$AIRLOCK_HOME"
-	mkdir -p "$AIRLOCK_HOME/templates"
-	ln -s "$AIRLOCK_TEMPLATE_TEST" "$AIRLOCK_HOME/templates/test"
+	cli_env
 	SOCK=$AIRLOCK_HOME/sandboxes/$SB/vsock.sock
 }
 
@@ -25,17 +20,7 @@ serve_fresh() {
 # side by side.
 serve_start() {
 	[ "${1:-}" = again ] || serve_fresh
-	timeout -k 5 600 "$CLI" run --name "$SB" --template test -m 256 -- \
-		sh -c 'until [ -e /tmp/stop ]; do sleep 0.1; done; echo stopped' \
-		</dev/null >"$T/run.out" 2>"$T/run.err" &
-	RUN_PID=$!
-	for _ in $(seq 1 600); do
-		"$CLI" exec "$SB" -- true </dev/null >/dev/null 2>&1 && return 0
-		kill -0 "$RUN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	fail "sandbox $SB did not come up: $(cat "$T/run.err")
-#   console: $(tail -25 "$AIRLOCK_HOME/sandboxes/$SB/console.log")"
+	cli_start "$SB" 'until [ -e /tmp/stop ]; do sleep 0.1; done; echo stopped'
 }
 
 # serve_stop: the run's command ends; airlock powers the VM off, which must

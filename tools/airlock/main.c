@@ -554,25 +554,23 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits up to ms for the sandbox to stop running. */
-static bool wait_stopped(const struct sandbox *sb, int64_t ms)
+static bool runner_gone(const struct sandbox *sb)
 {
-	int64_t end = mono_ms() + ms;
-
-	while (sandbox_running(sb)) {
-		if (mono_ms() >= end)
-			return false;
-		usleep(50 * 1000);
-	}
-	return true;
+	return !sandbox_running(sb);
 }
 
-/* Waits up to ms for no process to hold the sandbox disk's lock. */
-static bool wait_vmm_gone(const struct sandbox *sb, int64_t ms)
+static bool vmm_gone(const struct sandbox *sb)
+{
+	return sandbox_vmm_pid(sb) == 0;
+}
+
+/* Waits up to ms for gone(sb), polling. */
+static bool wait_gone(bool (*gone)(const struct sandbox *), const struct sandbox *sb,
+		      int64_t ms)
 {
 	int64_t end = mono_ms() + ms;
 
-	while (sandbox_vmm_pid(sb) > 0) {
+	while (!gone(sb)) {
 		if (mono_ms() >= end)
 			return false;
 		usleep(50 * 1000);
@@ -599,16 +597,16 @@ static int stop_one(const struct airlock_paths *paths, const char *name, int64_t
 		return 1;
 	}
 	runner = sandbox_runner(&sb);
-	if (runner > 0 && kill(runner, SIGTERM) == 0 && wait_stopped(&sb, grace_ms))
+	if (runner > 0 && kill(runner, SIGTERM) == 0 && wait_gone(runner_gone, &sb, grace_ms))
 		goto stopped;
 	if (sandbox_running(&sb) && exec_poweroff(sb.sock, 5000, NULL, NULL) == 0 &&
-	    wait_stopped(&sb, 10000))
+	    wait_gone(runner_gone, &sb, 10000))
 		goto stopped;
 	if ((runner = sandbox_runner(&sb)) > 0)
 		kill(runner, SIGKILL);
 	if ((vmm = sandbox_vmm_pid(&sb)) > 0)
 		kill(vmm, SIGKILL);
-	if (!wait_stopped(&sb, 5000) || !wait_vmm_gone(&sb, 5000)) {
+	if (!wait_gone(runner_gone, &sb, 5000) || !wait_gone(vmm_gone, &sb, 5000)) {
 		say("sandbox '%s' is still running: its processes could not be stopped", name);
 		sandbox_close(&sb);
 		return 1;
