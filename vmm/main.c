@@ -14,6 +14,8 @@
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
+#include "lib/clock.h"
+#include "lib/size.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +98,7 @@ static void msg(const char *fmt, ...)
 static void phase(const struct opts *o, uint64_t t0, const char *what)
 {
 	if (o->verbose)
-		msg("+%.1f ms %s", (double)(vm_now() - t0) / 1e6, what);
+		msg("+%.1f ms %s", (double)(clock_ns() - t0) / 1e6, what);
 }
 
 static void usage(FILE *f)
@@ -150,60 +152,6 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	*out = v;
 	*end = e;
 	return 0;
-}
-
-/* "0", "4096", "64K", "16M", "1G": bytes, at most 1 TiB. */
-static int parse_bytes(const char *s, uint64_t *bytes)
-{
-	unsigned long long v;
-	const char *e;
-	unsigned int shift;
-
-	if (parse_uint(s, 1ull << 40, &v, &e))
-		return -EINVAL;
-	if (*e == '\0')
-		shift = 0;
-	else if (strcasecmp(e, "K") == 0 || strcasecmp(e, "KiB") == 0)
-		shift = 10;
-	else if (strcasecmp(e, "M") == 0 || strcasecmp(e, "MiB") == 0)
-		shift = 20;
-	else if (strcasecmp(e, "G") == 0 || strcasecmp(e, "GiB") == 0)
-		shift = 30;
-	else
-		return -EINVAL;
-	if (v > (1ull << 40) >> shift)
-		return -ERANGE;
-	*bytes = (uint64_t)v << shift;
-	return 0;
-}
-
-/* "256", "256M", "256MiB", "1G", "65536K": a whole number of MiB. */
-static int parse_mem_mib(const char *s, uint64_t *mib)
-{
-	unsigned long long v;
-	const char *e;
-	uint64_t shift_kib;
-
-	if (parse_uint(s, 1ull << 40, &v, &e))
-		return -EINVAL;
-	if (*e == '\0' || strcasecmp(e, "M") == 0 || strcasecmp(e, "MiB") == 0 ||
-	    strcasecmp(e, "MB") == 0)
-		shift_kib = 10;
-	else if (strcasecmp(e, "G") == 0 || strcasecmp(e, "GiB") == 0 ||
-		 strcasecmp(e, "GB") == 0)
-		shift_kib = 20;
-	else if (strcasecmp(e, "K") == 0 || strcasecmp(e, "KiB") == 0 ||
-		 strcasecmp(e, "KB") == 0)
-		shift_kib = 0;
-	else
-		return -EINVAL;
-	if (v > (MAX_MEM_MIB << 10) >> shift_kib)
-		return -ERANGE;
-	v <<= shift_kib;		/* now KiB */
-	if (v % 1024)
-		return -EINVAL;		/* not a whole MiB */
-	*mib = v / 1024;
-	return *mib == 0 ? -EINVAL : 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -294,7 +242,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->cpus = (unsigned int)v;
 			break;
 		case 'm':
-			if (parse_mem_mib(optarg, &o->mem_mib)) {
+			if (size_parse_mib(optarg, MAX_MEM_MIB, &o->mem_mib)) {
 				msg("--memory '%s': expected a size in MiB, or with a K, M "
 				    "or G suffix, from 1 MiB to 1 TiB", optarg);
 				return -EINVAL;
@@ -304,7 +252,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->console = strcmp(optarg, "none") ? optarg : NULL;
 			break;
 		case O_CONSOLE_MAX:
-			if (parse_bytes(optarg, &o->console_max)) {
+			if (size_parse(optarg, 1, 1ull << 40, &o->console_max)) {
 				msg("--console-max '%s': expected a size in bytes, or with a "
 				    "K, M or G suffix, up to 1 TiB", optarg);
 				return -EINVAL;
@@ -639,7 +587,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int kvm_fd = -1, con_fd = -1, sfd = -1, kfd = -1, ifd = -1;
 	int sig, status, rc = EXIT_USAGE, r;
-	uint64_t t0 = vm_now();
+	uint64_t t0 = clock_ns();
 
 	/* Nothing inherited leaks into a process that runs guest code, and
 	 * a crash leaves no core file of guest data behind (guest RAM is

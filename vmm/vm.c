@@ -2,6 +2,7 @@
  * vCPUs and run each on its own thread, stop them all. A vCPU thread never
  * exits the process: it records why the VM ended and wakes the main loop. */
 #include "vmm/vm.h"
+#include "lib/clock.h"
 #include "vmm/seccomp.h"
 #include "vmm/arch/x86/boot.h"
 #include "vmm/arch/x86/layout.h"
@@ -22,21 +23,13 @@
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
-uint64_t vm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void vm_request_end(struct vm *vm, enum vm_end why)
 {
 	int running = VM_RUNNING;
 	uint64_t one = 1;
 
 	if (atomic_compare_exchange_strong(&vm->end, &running, (int)why)) {
-		atomic_store(&vm->t.end, vm_now());
+		atomic_store(&vm->t.end, clock_ns());
 		if (write(vm->end_efd, &one, sizeof(one)) < 0) {
 			/* eventfd cannot overflow at 1; nothing else to do */
 		}
@@ -348,7 +341,7 @@ static void *vcpu_thread(void *arg)
 	if (v->id == 0) {
 		uint64_t zero = 0;
 
-		atomic_compare_exchange_strong(&vm->t.first_run, &zero, vm_now());
+		atomic_compare_exchange_strong(&vm->t.first_run, &zero, clock_ns());
 	}
 	while (!atomic_load(&vm->stop)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {

@@ -78,8 +78,6 @@ struct vm {
 	struct vm_times t;
 };
 
-uint64_t vm_now(void);
-
 /* Create the VM, its irqchip and PIT, mem_size bytes of RAM and nr_vcpus
  * vCPUs (not yet configured or running). On error err says what failed;
  * call vm_destroy() either way. */

@@ -505,7 +505,7 @@ TEST(guest_stream_both_ways)
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 5000, 1000));
 	tx(VSOCK_OP_RST, 1000, 5000, NULL, 0);
 	CHECK(rx_none());
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	close(hs);
 	close(l);
 	teardown();
@@ -530,7 +530,7 @@ TEST(guest_connect_refused)
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 0xffffffff, 1002));
 	CHECK(rx_none());
 	CHECK_EQ(nconns(), 0);
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	close(fd);
 	teardown();
 }
@@ -708,7 +708,7 @@ TEST(table_full)
 	tx(VSOCK_OP_REQUEST, 3000, 5000, NULL, 0);
 	CHECK(rx_expect(&p, VSOCK_OP_RESPONSE, 5000, 3000));
 	CHECK(rx_none());
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	close(l);
 	teardown();
 }
@@ -796,10 +796,10 @@ TEST(credit_guest_to_host)
 	}
 	CHECK(sent >= VSOCK_BUF_ALLOC);
 	CHECK(conn_of(5000, 1000) && conn_of(5000, 1000)->txlen > 0);
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	/* One byte beyond the credit it was given: dropped, reset. */
 	tx(VSOCK_OP_RW, 1000, 5000, "x", 1);
-	CHECK_EQ(dev.dropped, 1);
+	CHECK_EQ(dev.dropped.seen, 1);
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 5000, 1000));
 	CHECK_EQ(nconns(), 0);
 	CHECK(host_closed(hs));
@@ -844,7 +844,7 @@ TEST(guest_to_host_through_a_slow_reader)
 		note_credit(&adv);
 	}
 	CHECK_EQ(got, total);
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	txf(VSOCK_OP_SHUTDOWN, 1000, 5000, SEND, NULL, 0);
 	CHECK(host_reads(hs, ""));
 	shutdown(hs, SHUT_WR);
@@ -966,7 +966,7 @@ TEST(host_hangs_up)
 	virtio_vsock_poll(&dev);
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 5000, 1000));
 	CHECK_EQ(nconns(), 0);
-	CHECK_EQ(dev.dropped, 0);
+	CHECK_EQ(dev.dropped.seen, 0);
 	close(l);
 	teardown();
 }
@@ -1005,7 +1005,7 @@ TEST(malformed_packets_are_dropped)
 	h = gh(VSOCK_OP_RW, 1000, 5000, 0, 0);
 	h.dst_cid = CID;
 	tx_raw(&h, HDR, NULL, 0);
-	CHECK_EQ(dev.dropped, 3);
+	CHECK_EQ(dev.dropped.seen, 3);
 	CHECK(rx_none());
 	tx(VSOCK_OP_RW, 1000, 5000, "alive", 5);
 	CHECK(host_reads(hs, "alive"));
@@ -1016,7 +1016,7 @@ TEST(malformed_packets_are_dropped)
 	h = gh(VSOCK_OP_REQUEST, 2, 2, 0, 0);
 	h.type = 2;	/* SEQPACKET was not offered */
 	tx_raw(&h, HDR, NULL, 0);
-	CHECK_EQ(dev.dropped, 5);
+	CHECK_EQ(dev.dropped.seen, 5);
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 1, 1));
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 2, 2));
 	CHECK(rx_none());
@@ -1024,7 +1024,7 @@ TEST(malformed_packets_are_dropped)
 
 	/* Naming a live stream: dropped, and the stream is reset. */
 	for (int kind = 0; kind < 9; kind++) {
-		unsigned int dropped = dev.dropped;
+		unsigned int dropped = dev.dropped.seen;
 
 		hs = guest_stream(l, 1000, 5000);
 		h = gh(VSOCK_OP_RW, 1000, 5000, 0, 4);
@@ -1065,7 +1065,7 @@ TEST(malformed_packets_are_dropped)
 			tx(VSOCK_OP_RW, 1000, 5000, "abcd", 4);
 			break;
 		}
-		CHECK_EQ(dev.dropped, dropped + 1);
+		CHECK_EQ(dev.dropped.seen, dropped + 1);
 		if (!rx_expect(&p, VSOCK_OP_RST, 5000, 1000))
 			fprintf(stderr, "  in case %d\n", kind);
 		CHECK(rx_none());

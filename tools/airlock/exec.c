@@ -4,6 +4,7 @@
  * only while stdout and stderr have taken what came before, so a slow reader
  * on either side slows the other down instead of filling memory. */
 #include "tools/airlock/exec.h"
+#include "lib/clock.h"
 
 #include "proto/control.h"
 #include "proto/exec.h"
@@ -75,21 +76,6 @@ struct run {
 	char msg[600];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The first failure wins; printed once the terminal is restored. */
 static int failed(struct run *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -119,7 +105,7 @@ static int read_ok(int fd, int64_t deadline)
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_ms();
 		ssize_t k;
 		char c;
 
@@ -156,7 +142,7 @@ static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
 			 bool (*alive)(void *), void *arg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	char hello[32];
 	int n;
 
@@ -189,9 +175,9 @@ static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
 		close(fd);
 		if (alive && !alive(arg))
 			return -ESRCH;
-		if (now_ms() + RETRY_MS > deadline)
+		if (clock_ms() + RETRY_MS > deadline)
 			return -ETIMEDOUT;
-		sleep_ms(RETRY_MS);
+		clock_sleep_ms(RETRY_MS);
 	}
 }
 
@@ -785,7 +771,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 {
 	struct control_msg m = { .type = CONTROL_MSG_POWEROFF };
 	static struct frame_decoder dec;
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	uint8_t buf[64];
 	int fd, n, ret = -ECONNRESET;
 
@@ -801,7 +787,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 	frame_decoder_init(&dec, control_type_to_host);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_ms();
 		const uint8_t *p = buf;
 		size_t len;
 		struct frame f;

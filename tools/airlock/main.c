@@ -6,6 +6,8 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
+#include "lib/clock.h"
+#include "lib/size.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -221,7 +223,7 @@ static int cmd_run(int argc, char **argv)
 			template = optarg;
 			break;
 		case 'm':
-			if (args_size_mib(optarg, MAX_MEM_MIB, &mib)) {
+			if (size_parse_mib(optarg, MAX_MEM_MIB, &mib)) {
 				say("--memory '%s': expected MiB or a size like 512M or 2G", optarg);
 				goto out;
 			}
@@ -238,7 +240,7 @@ static int cmd_run(int argc, char **argv)
 			cpus_set = true;
 			break;
 		case O_DISK_SIZE:
-			if (args_size_mib(optarg, 1ull << 24, &mib) || mib < 64) {
+			if (size_parse_mib(optarg, 1ull << 24, &mib) || mib < 64) {
 				say("--disk-size '%s': expected a size from 64M to 16T", optarg);
 				goto out;
 			}
@@ -546,14 +548,6 @@ static const char stop_usage[] =
 	"even that does not end it, its `airlock run` is killed. A stopped sandbox\n"
 	"is left as it is.\n";
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool runner_gone(const struct sandbox *sb)
 {
 	return !sandbox_running(sb);
@@ -568,10 +562,10 @@ static bool vmm_gone(const struct sandbox *sb)
 static bool wait_gone(bool (*gone)(const struct sandbox *), const struct sandbox *sb,
 		      int64_t ms)
 {
-	int64_t end = mono_ms() + ms;
+	int64_t end = clock_ms() + ms;
 
 	while (!gone(sb)) {
-		if (mono_ms() >= end)
+		if (clock_ms() >= end)
 			return false;
 		usleep(50 * 1000);
 	}

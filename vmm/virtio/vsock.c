@@ -11,6 +11,7 @@
  * what happened is learnt from read() and send(), so an event that arrives
  * for a slot closed and reused meanwhile costs one EAGAIN. */
 #include "vmm/virtio/vsock.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,24 +38,19 @@ _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr layout");
 
 static void on_conn(struct vm_event *ev, uint32_t events);
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void drop(struct virtio_vsock *v, const struct vsock_hdr *h, const char *why)
 {
-	if (v->dropped < MAX_LOGGED_DROPS && h)
+	bool last;
+
+	if (!ratelog_take(&v->dropped, &last))
+		return;
+	if (h)
 		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet (op %u, "
-			"port %u to %u): %s\n", h->op, h->src_port, h->dst_port, why);
-	else if (v->dropped < MAX_LOGGED_DROPS)
-		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet: %s\n", why);
-	else if (v->dropped == MAX_LOGGED_DROPS)
-		fprintf(stderr, "airlock-vmm: virtio-vsock: further dropped packets not reported\n");
-	v->dropped++;
+			"port %u to %u): %s%s\n", h->op, h->src_port, h->dst_port, why,
+			last ? " (further dropped packets are not reported)" : "");
+	else
+		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet: %s%s\n",
+			why, last ? " (further dropped packets are not reported)" : "");
 }
 
 int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
@@ -685,7 +681,7 @@ static void handshake(struct virtio_vsock *v, struct vsock_conn *c)
 	c->host_port = pick_port(v);
 	c->state = CONN_CONNECTING;
 	c->want = WANT_REQUEST;
-	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
 	/* The guest has not said how much it can take: until it does,
 	 * nothing is sent (peer_buf_alloc 0). */
 }
@@ -706,7 +702,7 @@ static void host_conn(struct virtio_vsock *v, int fd)
 		return;
 	}
 	c->state = CONN_HANDSHAKE;
-	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
 	if (watch(v, c)) {
 		conn_free(c);
 		return;
@@ -810,7 +806,7 @@ static void on_timer(struct vm_event *ev, uint32_t events)
 	if (read(ev->fd, &n, sizeof(n)) < 0) {
 		/* spurious wake-up: nothing expired */
 	}
-	virtio_vsock_expire(ev->opaque, now_ns());
+	virtio_vsock_expire(ev->opaque, clock_ns());
 }
 
 static void on_reset(struct vm_event *ev, uint32_t events)
@@ -884,6 +880,7 @@ static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
 	v->guest_cid = cid;
 	v->listen_fd = v->reset_efd = v->timer_fd = -1;
 	v->next_port = FIRST_HOST_PORT;
+	v->dropped = (struct ratelog)RATELOG_INIT(MAX_LOGGED_DROPS);
 	v->path.sun_family = AF_UNIX;
 	/* CIDs 0-2 and 0xffffffff are reserved. Room for "_4294967295"
 	 * after the path, for guest-initiated streams. */

@@ -116,7 +116,7 @@ struct virtio_vsock {
 	uint8_t *bufs;			/* the conns' txbufs, allocated at setup */
 	struct { uint32_t host_port, guest_port; } rst[VSOCK_PENDING_RST];
 	unsigned int nrst;
-	unsigned int dropped;		/* malformed packets seen */
+	struct ratelog dropped;		/* malformed packets: the first few logged */
 	bool full_logged;
 	struct virtq_chain chain;	/* scratch, under mmio.lock */
 	struct iovec iov[VIRTQ_MAX_CHAIN];
