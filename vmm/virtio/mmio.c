@@ -317,6 +317,11 @@ int virtio_mmio_init(struct virtio_mmio *m, struct vm *vm, uint64_t base,
 
 	if (r)
 		return r;
+	/* Register accesses run on vCPU threads: they may raise the
+	 * interrupt and kick a queue by hand. */
+	vm_vcpu_may_write(vm, m->irq_fd);
+	for (unsigned int i = 0; i < ops->nqueues; i++)
+		vm_vcpu_may_write(vm, m->kick_fd[i]);
 	irqfd.fd = (uint32_t)m->irq_fd;
 	irqfd.gsi = irq;
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
