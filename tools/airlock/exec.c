@@ -441,6 +441,8 @@ static int handle_frame(struct run *r, const struct frame *f)
 			 ? m.u.error.msg : exec_error_name(m.u.error.code));
 		break;
 	default:	/* STARTED */
+		if (r->o->started)
+			r->o->started(r->o->started_arg);
 		break;
 	}
 	return 0;
