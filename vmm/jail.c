@@ -189,9 +189,12 @@ int jail_enter(const struct vmm_jail_opts *j, const struct jail_limits *lim,
 	       char *err, size_t errlen)
 {
 	bool root = geteuid() == 0 && initial_userns();
-	int r;
+	int r, death_sig = 0;
 
 	errno = 0;
+	/* A new identity clears the parent-death signal our supervisor asked
+	 * for (so that we die with it): armed again at the end. */
+	prctl(PR_GET_PDEATHSIG, &death_sig);
 	if (root && (!j->uid || !j->gid)) {
 		snprintf(err, errlen, "cannot jail the VMM: started as root, it needs "
 			 "--jail=UID:GID, an identity of its own to run as");
@@ -208,5 +211,7 @@ int jail_enter(const struct vmm_jail_opts *j, const struct jail_limits *lim,
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, errlen, "no_new_privs");
+	if (death_sig && prctl(PR_SET_PDEATHSIG, death_sig) < 0)
+		return fail(err, errlen, "the parent-death signal");
 	return 0;
 }

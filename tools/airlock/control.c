@@ -126,9 +126,9 @@ int control_status(const struct sandbox *sb, int timeout_ms, struct control_stat
 	return st->state[0] ? 0 : -EPROTO;
 }
 
-int control_stop(const struct sandbox *sb, int grace_ms, int timeout_ms, pid_t *pid)
+int control_stop(const struct sandbox *sb, int answer_ms, int grace_ms, int timeout_ms,
+		 pid_t *pid)
 {
-	int64_t deadline = clock_ms() + timeout_ms;
 	char line[CONTROL_LINE_MAX];
 	int fd, r;
 
@@ -136,9 +136,14 @@ int control_stop(const struct sandbox *sb, int grace_ms, int timeout_ms, pid_t *
 	if (fd < 0)
 		return fd;
 	r = request(fd, json_pack("{s:s, s:i}", "op", "stop", "grace_ms", grace_ms));
-	/* The answer, then EOF when the supervisor is gone. */
-	while (r == 0 && (r = read_line(fd, line, sizeof(line), deadline)) > 0)
-		r = 0;
+	/* A supervisor answers at once; one that does not is stuck. */
+	if (r == 0)
+		r = read_line(fd, line, sizeof(line), clock_ms() + answer_ms);
+	if (r == 0)
+		r = -EPROTO;	/* it closed without a word */
+	/* Then EOF when the supervisor is gone. */
+	while (r > 0)
+		r = read_line(fd, line, sizeof(line), clock_ms() + timeout_ms);
 	close(fd);
-	return r == 0 ? 0 : r;
+	return r;
 }

@@ -33,9 +33,10 @@ int control_status(const struct sandbox *sb, int timeout_ms, struct control_stat
 
 /* Asks sb's supervisor to stop the sandbox (SIGTERM to its command, then
  * power-off after grace_ms, then kill) and waits up to timeout_ms for the
- * supervisor to be gone. 0 once it is; -ETIMEDOUT if it is still there
- * (*pid then says which process it is), -ENOENT / -ECONNREFUSED if it was
- * not running. */
-int control_stop(const struct sandbox *sb, int grace_ms, int timeout_ms, pid_t *pid);
+ * supervisor to be gone. 0 once it is; -ETIMEDOUT if it did not answer
+ * within answer_ms or is still there after timeout_ms (*pid then says which
+ * process it is), -ENOENT / -ECONNREFUSED if it was not running. */
+int control_stop(const struct sandbox *sb, int answer_ms, int grace_ms, int timeout_ms,
+		 pid_t *pid);
 
 #endif

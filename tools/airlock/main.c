@@ -523,21 +523,29 @@ static int cmd_ls(int argc, char **argv)
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M",
 			 localtime_r(&ct, &tm));
 		if (json) {
-			json_array_append_new(arr, json_pack(
+			json_t *o = json_pack(
 				"{s:s, s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I}",
 				"name", sb.name, "template", sb.set.template_name,
 				"template_dir", sb.set.template_dir,
-				"status", running ? "running" : "stopped",
+				"status", running ? cst.state : "stopped",
 				"memory_mib", (json_int_t)sb.set.mem_mib, "cpus", (int)sb.set.cpus,
 				"disk_bytes", (json_int_t)sb.set.disk_bytes,
 				"disk_used_bytes", (json_int_t)disk_used(&sb),
-				"created", (json_int_t)sb.set.created));
+				"created", (json_int_t)sb.set.created);
+
+			/* Who runs it: the supervisor and its VMM. */
+			if (o && running) {
+				json_object_set_new(o, "pid", json_integer(cst.pid));
+				json_object_set_new(o, "vmm_pid", json_integer(cst.vmm_pid));
+				json_object_set_new(o, "started", json_integer(cst.started));
+			}
+			json_array_append_new(arr, o);
 		} else {
 			char used[32];
 
 			human(disk_used(&sb), used, sizeof(used));
 			printf("%-28s %-10s %-8s %6lluM %4u %10s  %s\n", sb.name,
-			       sb.set.template_name, running ? "running" : "stopped",
+			       sb.set.template_name, running ? cst.state : "stopped",
 			       (unsigned long long)sb.set.mem_mib, sb.set.cpus, used, created);
 		}
 	}
@@ -581,7 +589,8 @@ static int stop_one(const struct airlock_paths *paths, const char *name, int64_t
 			say("cannot open sandbox '%s': %s", name, strerror(-r));
 		return 1;
 	}
-	r = control_stop(&sb, (int)grace_ms, (int)grace_ms + STOP_EXTRA_MS, &pid);
+	r = control_stop(&sb, CONTROL_TIMEOUT_MS, (int)grace_ms, (int)grace_ms + STOP_EXTRA_MS,
+			 &pid);
 	if (r == -ETIMEDOUT && pid > 0) {
 		/* Its VMM goes with it (PR_SET_PDEATHSIG). */
 		kill(pid, SIGKILL);

@@ -516,6 +516,8 @@ void supervisor_close(struct supervisor *sv)
 {
 	char path[PATH_MAX];
 
+	if (!sv->sb)
+		return;		/* never started */
 	if (sv->control_running) {
 		if (write(sv->wake[1], "x", 1) < 0) {
 			/* the thread is gone already */
