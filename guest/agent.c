@@ -4,6 +4,7 @@
  * session's command or an orphan. POWEROFF ends the VM as a one-shot
  * command's end does (init_exit). */
 #include "guest/serve.h"
+#include "lib/clock.h"
 #include "proto/control.h"
 #include "proto/ports.h"
 
@@ -33,14 +34,6 @@ struct control_conn {
 	struct frame_decoder dec;
 };
 
-int64_t serve_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int watch_fd(struct agent *a, int fd, struct watch *w,
 		    enum watch_kind kind, void *owner, uint32_t events)
 {
@@ -56,13 +49,6 @@ int serve_watch(struct agent *a, int fd, struct watch *w, enum watch_kind kind,
 {
 	return watch_fd(a, fd, w, kind, owner,
 			EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Without a vsock device nobody could ever reach us: say so and end the
@@ -81,7 +67,7 @@ static int wait_for_vsock(struct init_ctx *ctx)
 		}
 		if (cid != VMADDR_CID_ANY)
 			return 0;
-		sleep_ms(10);
+		clock_sleep_ms(10);
 	}
 	init_log(ctx, "no vsock device: without %s on the kernel command line "
 		 "airlock-init serves commands over vsock, so the VMM needs "
@@ -260,7 +246,7 @@ bad:
 
 __attribute__((noreturn)) static void poweroff(struct agent *a)
 {
-	int64_t deadline = serve_now_ms() + POWEROFF_GRACE_MS;
+	int64_t deadline = clock_ms() + POWEROFF_GRACE_MS;
 	bool host_closed = false, children_gone = false;
 	char scratch[64];
 
@@ -270,7 +256,7 @@ __attribute__((noreturn)) static void poweroff(struct agent *a)
 	 * is worth saving, then init_exit()'s SIGKILL for what is left. */
 	kill(-1, SIGHUP);
 	kill(-1, SIGCONT);
-	while (serve_now_ms() < deadline && !(host_closed && children_gone)) {
+	while (clock_ms() < deadline && !(host_closed && children_gone)) {
 		pid_t pid;
 		ssize_t n;
 
@@ -281,7 +267,7 @@ __attribute__((noreturn)) static void poweroff(struct agent *a)
 		n = recv(a->poweroff_fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 		host_closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 		if (!(host_closed && children_gone))
-			sleep_ms(10);
+			clock_sleep_ms(10);
 	}
 	for (int i = 0; i < SERVE_MAX_SESSIONS; i++)
 		if (a->sessions[i])
@@ -297,7 +283,7 @@ __attribute__((noreturn)) static void poweroff(struct agent *a)
 
 static int next_timeout(struct agent *a, bool more)
 {
-	int64_t now = serve_now_ms(), best = -1;
+	int64_t now = clock_ms(), best = -1;
 
 	if (more)
 		return 0;

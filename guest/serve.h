@@ -54,8 +54,6 @@ struct agent {
 	int poweroff_fd;	/* its connection, kept until the host closes it */
 };
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t serve_now_ms(void);
 /* Registers fd (edge-triggered, in and out) with w; -errno on failure. */
 int serve_watch(struct agent *a, int fd, struct watch *w, enum watch_kind kind,
 		void *owner);

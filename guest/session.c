@@ -7,6 +7,7 @@
  * stops the host). Whatever the host sends, the worst outcome is an ERROR
  * and this stream closed. */
 #include "guest/serve.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -150,7 +151,7 @@ void session_child_exited(struct session *s, int wstatus)
 {
 	s->reaped = true;
 	s->wstatus = wstatus;
-	s->exit_deadline = serve_now_ms() + EXIT_GRACE_MS;
+	s->exit_deadline = clock_ms() + EXIT_GRACE_MS;
 }
 
 int64_t session_deadline(const struct session *s)
@@ -448,7 +449,7 @@ static bool maybe_exit(struct session *s)
 	if (!s->reaped)
 		return false;
 	if (!s->out_eof[0] || !s->out_eof[1]) {
-		if (s->draining || serve_now_ms() < s->exit_deadline)
+		if (s->draining || clock_ms() < s->exit_deadline)
 			return false;
 		/* Held open by something else: relay only what is there. */
 		s->draining = true;
@@ -642,7 +643,7 @@ static bool linger(struct session *s)
 		}
 		/* What the host still sends after EXIT is ignored. */
 	}
-	if (serve_now_ms() >= s->linger_deadline) {
+	if (clock_ms() >= s->linger_deadline) {
 		s->state = S_DONE;
 		return true;
 	}
@@ -674,7 +675,7 @@ int session_pump(struct session *s, bool *more)
 			/* The host reads EOF after the last frame. */
 			shutdown(s->sock, SHUT_WR);
 			s->state = S_LINGER;
-			s->linger_deadline = serve_now_ms() + LINGER_MS;
+			s->linger_deadline = clock_ms() + LINGER_MS;
 			progress = true;
 		}
 		if (s->state == S_LINGER)

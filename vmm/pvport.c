@@ -4,6 +4,7 @@
  * refused, and only the first one counts. */
 #include "vmm/devices.h"
 #include "proto/pvport.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,7 @@ static void mark(_Atomic uint64_t *t)
 {
 	uint64_t zero = 0;
 
-	atomic_compare_exchange_strong(t, &zero, vm_now());
+	atomic_compare_exchange_strong(t, &zero, clock_ns());
 }
 
 static void pvport_io(void *opaque, uint16_t off, uint8_t *data, uint8_t size,

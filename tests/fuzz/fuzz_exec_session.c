@@ -13,6 +13,7 @@
  * must decode with the host's decoder and follow the order the host
  * checks (exec_seq_to_host()), whatever the host sent. */
 #include "guest/serve.h"
+#include "lib/clock.h"
 #include "proto/exec.h"
 #include "proto/frame.h"
 
@@ -55,7 +56,7 @@ int __wrap_kill(pid_t pid, int sig)
 	return 0;	/* nothing to signal: the command is pretend */
 }
 
-int64_t serve_now_ms(void)
+int64_t clock_ms(void)
 {
 	static int64_t t;
 

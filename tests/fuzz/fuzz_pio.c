@@ -13,15 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-/* The devices reach the VM only through these two. */
-uint64_t vm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
+/* The devices reach the VM only through this. */
 void vm_request_end(struct vm *vm, enum vm_end why)
 {
 	int running = VM_RUNNING;

@@ -1,57 +1,9 @@
-/* The airlock CLI's command-line values: sizes, numbers, names, -e. */
+/* The airlock CLI's command-line values: numbers, names, -e. */
 #include "tests/unit/check.h"
 #include "tools/airlock/args.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-TEST(size_mib)
-{
-	static const struct {
-		const char *in;
-		int ret;
-		uint64_t mib;
-	} t[] = {
-		{ "512", 0, 512 },
-		{ "512M", 0, 512 },
-		{ "512m", 0, 512 },
-		{ "512MiB", 0, 512 },
-		{ "512MB", 0, 512 },
-		{ "2G", 0, 2048 },
-		{ "2g", 0, 2048 },
-		{ "2GiB", 0, 2048 },
-		{ "1T", 0, 1048576 },
-		{ "2048K", 0, 2 },
-		{ "2047K", -EINVAL, 0 },	/* not a whole MiB */
-		{ "0", -ERANGE, 0 },
-		{ "0G", -ERANGE, 0 },
-		{ "", -EINVAL, 0 },
-		{ "M", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },
-		{ "+1", -EINVAL, 0 },
-		{ " 1", -EINVAL, 0 },
-		{ "1 ", -EINVAL, 0 },
-		{ "1X", -EINVAL, 0 },
-		{ "1Gx", -EINVAL, 0 },
-		{ "1iB", -EINVAL, 0 },
-		{ "2T", -ERANGE, 0 },		/* over the 1 TiB limit below */
-		{ "1048577", -ERANGE, 0 },
-		{ "99999999999999999999", -ERANGE, 0 },
-		{ "18014398509481984G", -ERANGE, 0 },	/* would wrap when shifted */
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		uint64_t mib = 0;
-		int r = args_size_mib(t[i].in, 1048576, &mib);
-
-		if (r != t[i].ret || (r == 0 && mib != t[i].mib))
-			fprintf(stderr, "  case '%s': got %d, %llu\n", t[i].in, r,
-				(unsigned long long)mib);
-		CHECK_EQ(r, t[i].ret);
-		if (r == 0)
-			CHECK_EQ(mib, t[i].mib);
-	}
-}
 
 TEST(uint_range)
 {
@@ -160,5 +112,5 @@ TEST(env)
 	CHECK(out == NULL);
 }
 
-CHECK_MAIN(TEST_ENTRY(size_mib), TEST_ENTRY(uint_range), TEST_ENTRY(names),
+CHECK_MAIN(TEST_ENTRY(uint_range), TEST_ENTRY(names),
 	   TEST_ENTRY(name_stem), TEST_ENTRY(hash_is_stable), TEST_ENTRY(env))

@@ -20,46 +20,6 @@ int args_uint(const char *s, unsigned long min, unsigned long max,
 	return 0;
 }
 
-int args_size_mib(const char *s, uint64_t max_mib, uint64_t *mib)
-{
-	unsigned long long n;
-	uint64_t shift = 20;	/* bytes per unit, as a power of two */
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default:
-		return -EINVAL;
-	}
-	if (*end == 'i' && end[1] == 'B')
-		end += 2;
-	else if (*end == 'B')
-		end++;
-	if (*end)
-		return -EINVAL;
-	if (shift >= 20) {
-		if (n > (max_mib >> (shift - 20)))
-			return -ERANGE;
-		*mib = (uint64_t)n << (shift - 20);
-	} else {
-		if (n % 1024)
-			return -EINVAL;	/* not a whole MiB */
-		*mib = n / 1024;
-	}
-	return *mib == 0 ? -ERANGE : (*mib > max_mib ? -ERANGE : 0);
-}
-
 static bool name_byte(char c, bool first)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

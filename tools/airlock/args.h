@@ -1,4 +1,4 @@
-/* Values the user types on the airlock command line, checked: sizes,
+/* Values the user types on the airlock command line, checked:
  * sandbox and template names, -e VAR[=VALUE]. Pure: no I/O, so the rules
  * are table-tested (tests/unit/test_cli_args.c). */
 #ifndef AIRLOCK_TOOLS_ARGS_H
@@ -8,9 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* "512", "512M", "2G", "1024MiB", "4g": MiB, 1..max_mib. A bare number is
- * MiB; K/KiB counts only in whole MiB. 0, or -EINVAL / -ERANGE. */
-int args_size_mib(const char *s, uint64_t max_mib, uint64_t *mib);
 /* A whole number in [min, max]. 0 or -EINVAL. */
 int args_uint(const char *s, unsigned long min, unsigned long max,
 	      unsigned long *v);

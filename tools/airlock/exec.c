@@ -4,6 +4,8 @@
  * only while stdout and stderr have taken what came before, so a slow reader
  * on either side slows the other down instead of filling memory. */
 #include "tools/airlock/exec.h"
+#include "lib/clock.h"
+#include "lib/vsock_client.h"
 
 #include "proto/control.h"
 #include "proto/exec.h"
@@ -29,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RETRY_MS 10
 /* Frames for the guest: the request (one frame) and room to read stdin. */
 #define SOCKOUT_SIZE (4u * FRAME_MAX_SIZE)
 /* Output decoded but not yet written: the stream is not read past this. */
@@ -75,21 +76,6 @@ struct run {
 	char msg[600];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* The first failure wins; printed once the terminal is restored. */
 static int failed(struct run *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -105,94 +91,6 @@ static int failed(struct run *r, int err, const char *fmt, ...)
 	va_end(ap);
 	r->err = err;
 	return err;
-}
-
-/* ---- connecting ---- */
-
-/* Reads the handshake's answer a byte at a time (nothing after it is
- * taken): 1 for "OK ...", 0 if the VMM closed (no listener on the port
- * yet), -ETIMEDOUT or -errno. */
-static int read_ok(int fd, int64_t deadline)
-{
-	char line[32];
-	size_t n = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
-		ssize_t k;
-		char c;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!pfd.revents)
-			continue;
-		k = recv(fd, &c, 1, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == ECONNRESET)
-			return 0;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return 0;
-		if (c == '\n')
-			break;
-		if (n == sizeof(line) - 1)
-			return -EPROTO;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return strncmp(line, "OK ", 3) == 0 ? 1 : -EPROTO;
-}
-
-/* A stream to guest port, or -errno: -ETIMEDOUT, -ESRCH (not alive). */
-static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
-			 bool (*alive)(void *), void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	char hello[32];
-	int n;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	n = snprintf(hello, sizeof(hello), "CONNECT %u\n", port);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			if (send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n) {
-				r = read_ok(fd, deadline);
-				if (r == 1)
-					return fd;
-				if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
-					close(fd);
-					return r;
-				}
-			}
-		} else if (errno != ENOENT && errno != ECONNREFUSED &&
-			   errno != EAGAIN) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		/* The VMM is not listening yet, or the guest is not. */
-		close(fd);
-		if (alive && !alive(arg))
-			return -ESRCH;
-		if (now_ms() + RETRY_MS > deadline)
-			return -ETIMEDOUT;
-		sleep_ms(RETRY_MS);
-	}
 }
 
 /* ---- the request ---- */
@@ -543,6 +441,8 @@ static int handle_frame(struct run *r, const struct frame *f)
 			 ? m.u.error.msg : exec_error_name(m.u.error.code));
 		break;
 	default:	/* STARTED */
+		if (r->o->started)
+			r->o->started(r->o->started_arg);
 		break;
 	}
 	return 0;
@@ -785,7 +685,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 {
 	struct control_msg m = { .type = CONTROL_MSG_POWEROFF };
 	static struct frame_decoder dec;
-	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	uint8_t buf[64];
 	int fd, n, ret = -ECONNRESET;
 
@@ -801,7 +701,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 	frame_decoder_init(&dec, control_type_to_host);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - clock_ms();
 		const uint8_t *p = buf;
 		size_t len;
 		struct frame f;

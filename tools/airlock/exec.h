@@ -24,6 +24,9 @@ struct exec_opts {
 	/* -1: a TTY if stdin and stdout are both terminals; 0: three pipes
 	 * (stdout and stderr apart, stdin's EOF delivered); 1: a TTY. */
 	int tty;
+	/* Called once the command has started (NULL: nothing to call). */
+	void (*started)(void *arg);
+	void *started_arg;
 };
 
 /* Connects to the guest's exec port through the VMM's vsock socket at

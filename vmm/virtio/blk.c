@@ -142,12 +142,13 @@ static uint8_t do_rw(struct virtio_blk *b, const struct virtq_chain *c,
 	if (r) {
 		/* The host's error (a full disk, say), which the guest can hit
 		 * again and again: the first few are enough to say what. */
-		if (b->io_errors++ < MAX_LOGGED_ERRORS)
+		bool last;
+
+		if (ratelog_take(&b->io_errors, &last))
 			fprintf(stderr, "airlock-vmm: virtio-blk %s: %s at sector %llu: %s%s\n",
 				b->id, write ? "write" : "read",
 				(unsigned long long)h->sector, strerror(-r),
-				b->io_errors == MAX_LOGGED_ERRORS ?
-				" (further I/O errors are not reported)" : "");
+				last ? " (further I/O errors are not reported)" : "");
 		return S_IOERR;
 	}
 	if (!write)
@@ -299,7 +300,7 @@ static void blk_state(struct virtio_blk *b, int fd, uint64_t size, bool ro,
 	b->fd = fd;
 	b->ro = ro;
 	b->capacity = size / SECTOR;	/* a partial last sector is not offered */
-	b->io_errors = 0;
+	b->io_errors = (struct ratelog)RATELOG_INIT(MAX_LOGGED_ERRORS);
 	/* The spec's 20-byte ID need not end in NUL. */
 	memset(b->id, 0, sizeof(b->id));
 	memcpy(b->id, id, strnlen(id, sizeof(b->id)));

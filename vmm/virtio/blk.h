@@ -14,7 +14,7 @@ struct virtio_blk {
 	bool ro;
 	uint64_t capacity;	/* 512-byte sectors */
 	char id[20];		/* VIRTIO_BLK_ID_BYTES */
-	unsigned int io_errors;	/* host I/O errors so far (the first few logged) */
+	struct ratelog io_errors;	/* host I/O errors: the first few logged */
 	struct virtq_chain chain;	/* scratch, under mmio.lock */
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };

@@ -61,14 +61,13 @@ void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
 	/* Once per failure, until the guest resets the device: a guest that
 	 * fails and resets in a loop gets MAX_COMPLAINTS lines in all, not a
 	 * host log that grows without end. */
-	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET) && m->complaints < MAX_COMPLAINTS) {
+	bool last;
+
+	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET) && ratelog_take(&m->complaints, &last))
 		fprintf(stderr, "airlock-vmm: %s at 0x%llx: %s; device stopped until "
 			"the guest resets it%s\n",
 			m->ops->name, (unsigned long long)m->base, why,
-			m->complaints + 1 == MAX_COMPLAINTS ?
-			" (its further failures are not reported)" : "");
-		m->complaints++;
-	}
+			last ? " (its further failures are not reported)" : "");
 	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET)) {
 		m->status |= VIRTIO_STATUS_NEEDS_RESET;
 		m->config_gen++;
@@ -292,6 +291,7 @@ int virtio_mmio_setup(struct virtio_mmio *m, const struct guest_mem *gm,
 	m->dev = dev;
 	m->base = base;
 	m->irq = irq;
+	m->complaints = (struct ratelog)RATELOG_INIT(MAX_COMPLAINTS);
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		m->kick_fd[i] = -1;
 		virtq_reset(&m->q[i], gm);
@@ -317,6 +317,11 @@ int virtio_mmio_init(struct virtio_mmio *m, struct vm *vm, uint64_t base,
 
 	if (r)
 		return r;
+	/* Register accesses run on vCPU threads: they may raise the
+	 * interrupt and kick a queue by hand. */
+	vm_vcpu_may_write(vm, m->irq_fd);
+	for (unsigned int i = 0; i < ops->nqueues; i++)
+		vm_vcpu_may_write(vm, m->kick_fd[i]);
 	irqfd.fd = (uint32_t)m->irq_fd;
 	irqfd.gsi = irq;
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)

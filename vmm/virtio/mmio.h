@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/ratelog.h"
 #include "vmm/virtio/queue.h"
 #include "vmm/vm.h"
 
@@ -52,7 +53,7 @@ struct virtio_mmio {
 	uint32_t status, dev_feat_sel, drv_feat_sel, queue_sel, int_status;
 	uint32_t config_gen;
 	uint64_t drv_features;
-	unsigned int complaints;	/* failures logged, MAX_COMPLAINTS at most */
+	struct ratelog complaints;	/* failures: the first few logged */
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	int kick_fd[VIRTIO_MAX_QUEUES];	/* ioeventfd per queue */
 	struct vm_event kick_ev[VIRTIO_MAX_QUEUES];

@@ -11,8 +11,11 @@
  * what happened is learnt from read() and send(), so an event that arrives
  * for a slot closed and reused meanwhile costs one EAGAIN. */
 #include "vmm/virtio/vsock.h"
+#include "lib/clock.h"
+#include "lib/unixsock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,24 +41,19 @@ _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr layout");
 
 static void on_conn(struct vm_event *ev, uint32_t events);
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void drop(struct virtio_vsock *v, const struct vsock_hdr *h, const char *why)
 {
-	if (v->dropped < MAX_LOGGED_DROPS && h)
+	bool last;
+
+	if (!ratelog_take(&v->dropped, &last))
+		return;
+	if (h)
 		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet (op %u, "
-			"port %u to %u): %s\n", h->op, h->src_port, h->dst_port, why);
-	else if (v->dropped < MAX_LOGGED_DROPS)
-		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet: %s\n", why);
-	else if (v->dropped == MAX_LOGGED_DROPS)
-		fprintf(stderr, "airlock-vmm: virtio-vsock: further dropped packets not reported\n");
-	v->dropped++;
+			"port %u to %u): %s%s\n", h->op, h->src_port, h->dst_port, why,
+			last ? " (further dropped packets are not reported)" : "");
+	else
+		fprintf(stderr, "airlock-vmm: virtio-vsock: dropped a guest packet: %s%s\n",
+			why, last ? " (further dropped packets are not reported)" : "");
 }
 
 int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
@@ -418,10 +417,11 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 	if (c->txlen == 0 && len) {
 		int k = virtq_slice(ch->r, ch->nr, HDR_LEN, len, v->iov, VIRTQ_MAX_CHAIN);
 		if (k > 0) {
-			struct msghdr mh = { .msg_iov = v->iov, .msg_iovlen = (size_t)k };
-
+			/* writev, not sendmsg: the VMM has no call that can pass
+			 * descriptors. The socket is non-blocking; SIGPIPE is
+			 * ignored. */
 			do
-				n = sendmsg(c->ev.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+				n = writev(c->ev.fd, v->iov, k);
 			while (n < 0 && errno == EINTR);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				conn_reset(c);
@@ -440,13 +440,26 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 	maybe_credit(c);
 }
 
-/* A guest stream to host port P: connect to "PATH_P". */
+static bool port_named(const struct virtio_vsock *v, uint32_t port)
+{
+	for (unsigned int i = 0; i < v->nports; i++)
+		if (v->ports[i] == port)
+			return true;
+	return false;
+}
+
+/* A guest stream to host port P: only to a named port, through the
+ * broker, which answers (on_broker) with a socket or a refusal. */
 static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vsock_conn *c = conn_alloc(v, -1);
-	int fd, n;
+	struct vsock_broker_req req = { .magic = VSOCK_BROKER_MAGIC, .port = h->dst_port };
+	struct vsock_conn *c;
 
+	if (v->broker_fd < 0 || !port_named(v, h->dst_port)) {
+		queue_rst(v, h);	/* refused: nobody may be reached there */
+		return;
+	}
+	c = conn_alloc(v, -1);
 	if (!c) {
 		if (!v->full_logged)
 			fprintf(stderr, "airlock-vmm: virtio-vsock: all %u streams in use; "
@@ -456,29 +469,77 @@ static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
 		queue_rst(v, h);
 		return;
 	}
-	/* Setup left room for "_4294967295"; the check is for the compiler. */
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path.sun_path,
-		     h->dst_port);
-	fd = n > 0 && (size_t)n < sizeof(sa.sun_path)
-		     ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0) {
-		queue_rst(v, h);	/* nobody listens there: refused */
+	req.id = (uint64_t)(c - v->conn) | ++v->broker_gen << 8;
+	if (send(v->broker_fd, &req, sizeof(req), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(req)) {
+		queue_rst(v, h);	/* the broker is gone or swamped */
 		return;			/* the slot was never used: still free */
 	}
-	c->ev.fd = fd;
-	c->state = CONN_ESTABLISHED;
+	c->state = CONN_BROKER;
+	c->broker_id = req.id;
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+}
+
+/* The broker's answer for a guest stream: a socket (the stream is open:
+ * RESPONSE) or a refusal (RST). An answer for a stream that is gone
+ * meanwhile (the guest reset it, it expired) is dropped. */
+static void broker_answer(struct virtio_vsock *v, const struct vsock_broker_rep *rep,
+			  int fd)
+{
+	uint64_t slot = rep->id & 0xff;
+	struct vsock_conn *c = slot < VSOCK_MAX_CONNS ? &v->conn[slot] : NULL;
+
+	if (!c || c->state != CONN_BROKER || c->broker_id != rep->id ||
+	    rep->magic != VSOCK_BROKER_MAGIC) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (rep->err || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		conn_reset(c);
+		return;
+	}
+	c->ev.fd = fd;
+	c->state = CONN_ESTABLISHED;
+	c->deadline = 0;
 	c->want = WANT_RESPONSE;
 	c->readable = true;
 	if (watch(v, c))
 		conn_reset(c);
+}
+
+static void broker_poll(struct virtio_vsock *v)
+{
+	for (;;) {
+		struct vsock_broker_rep rep;
+		unsigned int nfd = 0;
+		int fd = -1;
+		ssize_t n;
+
+		if (v->broker_fd < 0)
+			return;
+		n = fd_recv(v->broker_fd, &rep, sizeof(rep), &fd, 1, &nfd);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n == (ssize_t)sizeof(rep)) {
+			broker_answer(v, &rep, nfd ? fd : -1);
+			continue;
+		}
+		if (nfd)
+			close(fd);
+		/* The broker hung up or spoke garbage: no more guest streams. */
+		if (v->vm)
+			vm_event_del(v->vm, &v->broker_ev);
+		close(v->broker_fd);
+		v->broker_fd = -1;
+		return;
+	}
 }
 
 /* The guest accepted a host program's stream: tell the program. */
@@ -526,6 +587,10 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 	}
 	if (c->state == CONN_CLOSING)
 		return;		/* it crossed our reset on the way */
+	if (c->state == CONN_BROKER) {
+		reject(v, c, &h, "a packet on a stream not yet open");
+		return;
+	}
 	if (c->state == CONN_CONNECTING && h.op != VSOCK_OP_RESPONSE) {
 		reject(v, c, &h, "a packet on a stream the guest has not accepted");
 		return;
@@ -685,7 +750,7 @@ static void handshake(struct virtio_vsock *v, struct vsock_conn *c)
 	c->host_port = pick_port(v);
 	c->state = CONN_CONNECTING;
 	c->want = WANT_REQUEST;
-	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
 	/* The guest has not said how much it can take: until it does,
 	 * nothing is sent (peer_buf_alloc 0). */
 }
@@ -706,7 +771,7 @@ static void host_conn(struct virtio_vsock *v, int fd)
 		return;
 	}
 	c->state = CONN_HANDSHAKE;
-	c->deadline = now_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
 	if (watch(v, c)) {
 		conn_free(c);
 		return;
@@ -751,6 +816,7 @@ void virtio_vsock_poll(struct virtio_vsock *v)
 {
 	pthread_mutex_lock(&v->mmio.lock);
 	cleanup_after_reset(v);
+	broker_poll(v);
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		conn_poll(&v->conn[i], ~0u);
 	settle(v);
@@ -762,6 +828,18 @@ void virtio_vsock_accept(struct virtio_vsock *v, int fd)
 	pthread_mutex_lock(&v->mmio.lock);
 	cleanup_after_reset(v);
 	host_conn(v, fd);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+static void on_broker(struct vm_event *ev, uint32_t events)
+{
+	struct virtio_vsock *v = ev->opaque;
+
+	(void)events;
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	broker_poll(v);
 	settle(v);
 	pthread_mutex_unlock(&v->mmio.lock);
 }
@@ -810,7 +888,7 @@ static void on_timer(struct vm_event *ev, uint32_t events)
 	if (read(ev->fd, &n, sizeof(n)) < 0) {
 		/* spurious wake-up: nothing expired */
 	}
-	virtio_vsock_expire(ev->opaque, now_ns());
+	virtio_vsock_expire(ev->opaque, clock_ns());
 }
 
 static void on_reset(struct vm_event *ev, uint32_t events)
@@ -878,19 +956,29 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
-static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
+static int vsock_state(struct virtio_vsock *v, uint64_t cid,
+		       const struct vsock_host_ports *hp)
 {
 	memset(v, 0, sizeof(*v));
 	v->guest_cid = cid;
-	v->listen_fd = v->reset_efd = v->timer_fd = -1;
+	v->listen_fd = v->reset_efd = v->timer_fd = v->broker_fd = -1;
 	v->next_port = FIRST_HOST_PORT;
-	v->path.sun_family = AF_UNIX;
-	/* CIDs 0-2 and 0xffffffff are reserved. Room for "_4294967295"
-	 * after the path, for guest-initiated streams. */
-	if (cid < 3 || cid >= UINT32_MAX ||
-	    strlen(path) + 12 > sizeof(v->path.sun_path))
+	v->dropped = (struct ratelog)RATELOG_INIT(MAX_LOGGED_DROPS);
+	/* CIDs 0-2 and 0xffffffff are reserved. */
+	if (cid < 3 || cid >= UINT32_MAX)
 		return -EINVAL;
-	strcpy(v->path.sun_path, path);
+	if (hp) {
+		if (hp->nports > VSOCK_BROKER_MAX_PORTS)
+			return -EINVAL;
+		v->broker_fd = hp->broker_fd;
+		v->nports = hp->nports;
+		/* Answers are taken as they come, from the I/O loop. */
+		if (v->broker_fd >= 0 &&
+		    fcntl(v->broker_fd, F_SETFL, fcntl(v->broker_fd, F_GETFL) | O_NONBLOCK) < 0)
+			return -errno;
+		if (hp->nports)
+			memcpy(v->ports, hp->ports, hp->nports * sizeof(v->ports[0]));
+	}
 	/* Every stream's buffer, mapped now: no allocation once the sandbox
 	 * is closed. A page costs memory only once a lagging host reader
 	 * makes us keep guest data in it. */
@@ -906,9 +994,9 @@ static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
 }
 
 int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
-		       uint64_t cid, const char *path)
+		       uint64_t cid, const struct vsock_host_ports *hp)
 {
-	int r = vsock_state(v, cid, path);
+	int r = vsock_state(v, cid, hp);
 
 	if (r == 0)
 		r = virtio_mmio_setup(&v->mmio, gm, 0, 0, &vsock_ops, v);
@@ -934,6 +1022,7 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 		munmap(v->bufs, BUFS_SIZE);
 	v->bufs = NULL;
 	close_fd(&v->listen_fd);
+	close_fd(&v->broker_fd);
 	close_fd(&v->reset_efd);
 	close_fd(&v->timer_fd);
 	if (v->mmio.ops) {	/* else never set up: its fds are not ours */
@@ -945,50 +1034,31 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 	}
 }
 
-/* Is some process (another VM) listening on the socket at sa? */
-static bool in_use(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool r = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
-		      uint32_t irq, uint64_t cid, const char *path)
+		      uint32_t irq, uint64_t cid, int listen_fd,
+		      const struct vsock_host_ports *hp)
 {
-	struct stat st;
-	int r = vsock_state(v, cid, path);
+	int r = vsock_state(v, cid, hp);
 
+	v->listen_fd = listen_fd;	/* ours to close from here on */
 	if (r)
 		return r;
 	v->vm = vm;
-	/* A socket left by an earlier run is replaced; anything else is not. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (in_use(&v->path))
-			return -EADDRINUSE;
-		unlink(path);
-	}
-	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	v->reset_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (v->listen_fd < 0 || v->reset_efd < 0 || v->timer_fd < 0)
-		return -errno;
-	if (bind(v->listen_fd, (struct sockaddr *)&v->path, sizeof(v->path)) < 0 ||
-	    listen(v->listen_fd, VSOCK_MAX_CONNS) < 0)
+	if (v->reset_efd < 0 || v->timer_fd < 0)
 		return -errno;
 	r = virtio_mmio_init(&v->mmio, vm, base, irq, &vsock_ops, v);
 	if (r)
 		return r;
 	v->listen_ev = (struct vm_event){ v->listen_fd, on_listen, v };
 	v->reset_ev = (struct vm_event){ v->reset_efd, on_reset, v };
+	vm_vcpu_may_write(vm, v->reset_efd);	/* a driver reset, from a vCPU */
 	v->timer_ev = (struct vm_event){ v->timer_fd, on_timer, v };
+	v->broker_ev = (struct vm_event){ v->broker_fd, on_broker, v };
 	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN | EPOLLET)) ||
-	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)))
+	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)) ||
+	    (v->broker_fd >= 0 && (r = vm_event_add(vm, &v->broker_ev, EPOLLIN))))
 		return r;
 	return vm_event_add(vm, &v->timer_ev, EPOLLIN);
 }
