@@ -4,6 +4,7 @@
  * failure (its errno), or closes on success; another holds the child back
  * until its user namespace is mapped. */
 #include "lib/spawn.h"
+#include "lib/userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,37 +21,6 @@
 
 /* Where descriptors wait while they are moved to their numbers. */
 #define SPAWN_TMP_FD 600
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-	size_t len = strlen(s);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, len) != (ssize_t)len)
-		r = errno ? -errno : -EIO;
-	close(fd);
-	return r;
-}
-
-static int map_user(pid_t pid)
-{
-	char path[64], map[64];
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-	r = write_file(path, "deny");
-	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)geteuid());
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	if (r == 0)
-		r = write_file(path, map);
-	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)getegid());
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-	if (r == 0)
-		r = write_file(path, map);
-	return r;
-}
 
 /* In the child: report errno and die. */
 __attribute__((noreturn)) static void child_fail(int report)
@@ -162,7 +132,7 @@ pid_t spawn(const struct spawn_opts *o)
 	if (go[0] >= 0) {
 		close(go[0]);
 		go[0] = -1;
-		e = map_user(pid);
+		e = userns_map_root(pid, geteuid(), getegid());
 		if (e == 0 && write(go[1], "g", 1) != 1)
 			e = -EIO;
 		close(go[1]);

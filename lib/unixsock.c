@@ -56,6 +56,24 @@ int unix_listen(const char *path, int backlog)
 	return fd;
 }
 
+int unix_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, r = make_addr(&sa, path);
+
+	if (r)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int unix_connect_at(int dirfd, const char *name, int type_flags)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -13,6 +13,11 @@
  * or another -errno. */
 int unix_listen(const char *path, int backlog);
 
+/* Connects a SOCK_STREAM socket (close-on-exec, blocking) to the socket at
+ * path. Returns the fd or -errno (-ENAMETOOLONG, -ENOENT, -ECONNREFUSED...).
+ * For sockets in the user's own folders; unix_connect_at() for others. */
+int unix_connect(const char *path);
+
 /* Connects a SOCK_STREAM socket (with extra type flags such as
  * SOCK_NONBLOCK; close-on-exec always) to the socket called name in the
  * directory dirfd, safely: name is one component, it must be a socket (not a link)

@@ -1,6 +1,7 @@
 /* The host side of a hybrid-vsock connection: see vsock_client.h. */
 #include "lib/vsock_client.h"
 #include "lib/clock.h"
+#include "lib/unixsock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -59,21 +60,14 @@ static int read_ok(int fd, int64_t deadline)
 int vsock_connect(const char *path, unsigned int port, int timeout_ms,
 		  bool (*alive)(void *), void *arg)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	char hello[32];
-	int n;
+	int n = snprintf(hello, sizeof(hello), "CONNECT %u\n", port);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	n = snprintf(hello, sizeof(hello), "CONNECT %u\n", port);
 	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+		int fd = unix_connect(path), r;
 
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (fd >= 0) {
 			if (send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n) {
 				r = read_ok(fd, deadline);
 				if (r == 1)
@@ -83,14 +77,11 @@ int vsock_connect(const char *path, unsigned int port, int timeout_ms,
 					return r;
 				}
 			}
-		} else if (errno != ENOENT && errno != ECONNREFUSED &&
-			   errno != EAGAIN) {
-			r = -errno;
 			close(fd);
-			return r;
+		} else if (fd != -ENOENT && fd != -ECONNREFUSED && fd != -EAGAIN) {
+			return fd;
 		}
 		/* The VMM is not listening yet, or the guest is not. */
-		close(fd);
 		if (alive && !alive(arg))
 			return -ESRCH;
 		if (clock_ms() + RETRY_MS > deadline)

@@ -1,6 +1,7 @@
 /* The VMM's jail: see jail.h. Every step is checked; a jail that cannot be
  * entered whole is an error, never a VMM running half-jailed. */
 #include "vmm/jail.h"
+#include "lib/userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,19 +38,6 @@ static int fail(char *err, size_t errlen, const char *what)
 	return -e;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-	size_t len = strlen(s);
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, len) != (ssize_t)len)
-		r = errno ? -errno : -EIO;
-	close(fd);
-	return r;
-}
-
 /* Are we still in the initial user namespace (no mapping made for us)? */
 static bool initial_userns(void)
 {
@@ -73,20 +61,17 @@ static bool initial_userns(void)
  * for the mounts; every capability goes again below. */
 static int own_userns(char *err, size_t errlen)
 {
-	char map[64];
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
+	int r;
 
 	if (unshare(CLONE_NEWUSER) < 0)
 		return fail(err, errlen, "a user namespace (unshare)");
-	if (write_file("/proc/self/setgroups", "deny") < 0)
-		return fail(err, errlen, "/proc/self/setgroups");
-	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)uid);
-	if (write_file("/proc/self/uid_map", map) < 0)
-		return fail(err, errlen, "/proc/self/uid_map");
-	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)gid);
-	if (write_file("/proc/self/gid_map", map) < 0)
-		return fail(err, errlen, "/proc/self/gid_map");
+	r = userns_map_root(0, uid, gid);
+	if (r < 0) {
+		errno = -r;
+		return fail(err, errlen, "mapping our uid and gid in it");
+	}
 	return 0;
 }
 

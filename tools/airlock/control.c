@@ -1,6 +1,7 @@
 /* The control socket's client side: see control.h. */
 #include "tools/airlock/control.h"
 #include "lib/clock.h"
+#include "lib/unixsock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,22 +15,16 @@
 
 static int connect_control(const struct sandbox *sb, pid_t *peer)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd, r;
 
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", sb->dir) >=
-	    (int)sizeof(sa.sun_path))
+	if (snprintf(path, sizeof(path), "%s/control.sock", sb->dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = unix_connect(path);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+		return fd;
 	/* Who answers is the kernel's word, not the answer's. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		r = -errno;
