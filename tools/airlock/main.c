@@ -27,6 +27,8 @@
 #define MAX_ENV 1024		/* as the exec protocol allows */
 #define MAX_MEM_MIB (1024ull * 1024)
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
+/* After ~. or a second signal: the time the VM gets to power off. */
+#define LOCAL_END_POWEROFF_MS 5000
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
 
 static const char usage_text[] =
@@ -198,6 +200,7 @@ static int cmd_run(int argc, char **argv)
 	struct template_ref t;
 	struct sandbox sb = { .lock_fd = -1 };
 	struct exec_opts eo;
+	bool local_end = false;
 	unsigned long v;
 	uint64_t mib;
 	int opt, r, status = EXIT_AIRLOCK;
@@ -329,6 +332,7 @@ static int cmd_run(int argc, char **argv)
 	if (sandbox_boot(&sb, &paths))
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
+	eo.ended_locally = &local_end;
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
 	if (r < 0 && !sandbox_vmm_alive(&sb)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
@@ -337,7 +341,11 @@ static int cmd_run(int argc, char **argv)
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (sandbox_shutdown says so). */
+	 * (sandbox_shutdown says so). A user who ended the session from
+	 * here may have done so because the guest stopped answering: the
+	 * VM gets less time. */
+	if (local_end)
+		sb.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
 	sandbox_shutdown(&sb);
 
 out_close:

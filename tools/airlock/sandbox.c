@@ -5,6 +5,7 @@
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "lib/escape.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -636,7 +637,7 @@ static bool wait_vmm(struct sandbox *sb, int ms)
 
 void sandbox_print_log(const struct sandbox *sb)
 {
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[1024], shown[1024];
 	FILE *f;
 
 	if (copy_path(path, sizeof(path), "%s/vmm.log", sb->dir))
@@ -644,8 +645,16 @@ void sandbox_print_log(const struct sandbox *sb)
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "  %s", line);
+	/* The VMM quotes the guest: escaped, so that it cannot talk to the
+	 * terminal. */
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		if (n && line[n - 1] == '\n')
+			n--;
+		escape_text(shown, sizeof(shown), line, n);
+		fprintf(stderr, "  %s\n", shown);
+	}
 	fclose(f);
 }
 
@@ -654,11 +663,12 @@ int sandbox_shutdown(struct sandbox *sb)
 	int st;
 
 	if (sandbox_vmm_alive(sb)) {
+		int ms = sb->poweroff_wait_ms ? sb->poweroff_wait_ms : POWEROFF_WAIT_MS;
 		/* Refused (not timed out): the guest may be powering off
 		 * already, for `airlock stop`; give it the same time. */
-		int r = exec_poweroff(sb->sock, POWEROFF_WAIT_MS, sandbox_vmm_alive, sb);
+		int r = exec_poweroff(sb->sock, ms, sandbox_vmm_alive, sb);
 
-		if (r == -ETIMEDOUT || !wait_vmm(sb, POWEROFF_WAIT_MS)) {
+		if (r == -ETIMEDOUT || !wait_vmm(sb, ms)) {
 			say("sandbox '%s' did not stop by itself; stopping its VM", sb->name);
 			kill(sb->vmm, SIGTERM);
 			if (!wait_vmm(sb, TERM_WAIT_MS)) {

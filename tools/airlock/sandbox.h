@@ -66,6 +66,7 @@ struct sandbox {
 	pid_t vmm;		/* 0: not started by us */
 	int vmm_status;		/* wait status once reaped */
 	bool vmm_reaped;
+	int poweroff_wait_ms;	/* sandbox_shutdown(); 0: the default, 30 s */
 };
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most SANDBOX_NAME_MAX bytes (as Docker's
