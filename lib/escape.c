@@ -71,10 +71,6 @@ static size_t escape_one(const unsigned char *s, size_t len, char *piece,
 		return (size_t)snprintf(piece, 8, "\\x%02x", cp);
 	if (hidden(cp))
 		return (size_t)snprintf(piece, 8, "\\u%04x", cp);
-	if (cp == '\\') {
-		memcpy(piece, "\\\\", 2);
-		return 2;
-	}
 	memcpy(piece, s, *step);
 	return *step;
 }

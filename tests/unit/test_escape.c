@@ -24,7 +24,7 @@ TEST(classes)
 		{ "C1 UTF-8", "\xc2\x9b" "31m\xc2\x9d\xc2\x80", "\\u009b31m\\u009d\\u0080" },
 		{ "bidi and separators", "a\xe2\x80\xaeZ\xe2\x80\xa8\xe2\x81\xa6\xd8\x9c",
 		  "a\\u202eZ\\u2028\\u2066\\u061c" },
-		{ "backslash doubled", "a\\x1b", "a\\\\x1b" },
+		{ "backslash kept: escaping twice changes nothing", "a\\x1b", "a\\x1b" },
 		{ "invalid: stray, cut, overlong, surrogate",
 		  "\xff\xc3\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80",
 		  "\\xff\\xc3\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80" },
@@ -84,12 +84,17 @@ TEST(every_byte_alone)
 	/* No byte comes out as a control, DEL or C1, whatever it is. */
 	char out[16];
 
+	char again[16];
+
 	for (int b = 0; b < 256; b++) {
 		char in = (char)b;
 
 		escape_text(out, sizeof(out), &in, 1);
 		for (const char *p = out; *p; p++)
 			CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+		/* Escaping what is escaped changes nothing. */
+		escape_text(again, sizeof(again), out, strlen(out));
+		CHECK_STR(again, out);
 	}
 }
 
