@@ -417,8 +417,9 @@ static void ground(struct termfilter *f, struct out *o, uint32_t cp)
 {
 	if (cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f)) {
 		uint8_t b[4];
+		size_t n = utf8_encode(cp, b);
 
-		put(o, b, utf8_encode(cp, b));
+		put(o, b, n);
 	} else if (cp == ESC) {
 		enter_esc(f);
 	} else if (cp >= 0x80) {
@@ -586,6 +587,12 @@ static void step(struct termfilter *f, struct out *o, uint32_t cp)
 	}
 }
 
+/* Printable ASCII, CR, LF, HT: passed as they are in the ground state. */
+static inline bool plain(uint8_t b)
+{
+	return (b >= 0x20 && b < 0x7f) || b == '\r' || b == '\n' || b == '\t';
+}
+
 size_t termfilter_feed(struct termfilter *f, const uint8_t *in, size_t len,
 		       uint8_t *out)
 {
@@ -611,14 +618,17 @@ size_t termfilter_feed(struct termfilter *f, const uint8_t *in, size_t len,
 			f->need = 0;		/* cut short: b starts afresh */
 			step(f, &o, 0xfffd);
 		}
-		if (b >= 0x20 && b < 0x7f && f->state == S_GROUND) {
+		if (plain(b) && f->state == S_GROUND) {
 			size_t j = i + 1;
 
 			/* Plain text: the common case, copied in one go. */
-			while (j < len && in[j] >= 0x20 && in[j] < 0x7f)
+			while (j < len && plain(in[j]))
 				j++;
 			put(&o, in + i, j - i);
 			i = j - 1;
+		} else if (b >= 0x20 && b <= 0x3f && f->state == S_CSI &&
+			   f->len < TERMFILTER_SEQ_MAX) {
+			f->seq[f->len++] = b;	/* a parameter, in_csi() short */
 		} else if (b < 0xa0) {
 			step(f, &o, b);		/* ASCII, or an 8-bit C1 */
 		} else if (b >= 0xc2 && b <= 0xdf) {
