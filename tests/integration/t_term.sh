@@ -82,9 +82,10 @@ test_term_tilde_dot_ends_a_session_whose_vm_is_frozen() {
 }
 
 # A guest line that looks like a panic, with escape sequences in it, then a
-# reset without an exit status: airlock-vmm quotes it, escaped; and
+# reset without an exit status (a second later, so the console has
+# written the line out): airlock-vmm quotes it, escaped; and
 # airlock run, showing vmm.log, escapes what it shows again.
-FAKE_PANIC='printf "Kernel panic - not syncing: \033]52;c;eA==\007\233\0621t \302\2332J end\n" >/dev/console; echo b >/proc/sysrq-trigger; sleep 10'
+FAKE_PANIC='printf "Kernel panic - not syncing: \033]52;c;eA==\007\233\0621t \302\2332J end\n" >/dev/console; sleep 1; echo b >/proc/sysrq-trigger; sleep 10'
 WANT_PANIC='guest kernel panicked: Kernel panic - not syncing: \x1b]52;c;eA==\x07\x9b21t \u009b2J end'
 
 test_term_guest_text_in_messages_is_escaped() {
@@ -96,6 +97,6 @@ test_term_guest_text_in_messages_is_escaped() {
 	al run --rm --template test -m 256 -u 0 -- sh -c "$FAKE_PANIC" </dev/null
 	expect_rc 125
 	expect_err "VM.*(stopped while the command ran|ended with status)"
-	grep -qF -- "$WANT_PANIC" "$T/err" || fail "airlock: $(od -c "$T/err" | head -20)"
+	grep -qF -- "$WANT_PANIC" "$T/err" || fail "airlock: $(cat -v "$T/err" | head -20)"
 	LC_ALL=C grep -q $'[\x1b\x80-\x9f]' "$T/err" && fail "raw escapes on stderr: $(od -c "$T/err" | head)"
 }

@@ -508,22 +508,25 @@ static bool reset_terminals(struct run *r)
 }
 
 /* The session ends here, not in the guest: by ~. or a second signal.
- * Output not yet written is dropped (the user asked to get out). */
+ * Output not yet written is dropped (the user asked to get out; the
+ * terminal may be what is stuck). */
 static void end_locally(struct run *r, int how)
 {
-	if (r->ended)
+	if (r->local_end)
 		return;
-	r->ended = true;
 	r->local_end = how;
+	for (int i = 0; i < 2; i++) {
+		r->out_cut[i] |= r->out[i].len > 0;
+		r->out[i].off = r->out[i].len = 0;
+	}
+	if (r->ended)
+		return;		/* the command's own status stands */
+	r->ended = true;
 	r->status = how == '~' ? STATUS_TILDE : 128 + how;
 	snprintf(r->msg, sizeof(r->msg), "session ended by %s; the command "
 		 "in the sandbox is hung up", how == '~' ? "~." :
 		 how == SIGINT ? "a second SIGINT within 3 s" :
 		 "a second SIGTERM within 3 s");
-	for (int i = 0; i < 2; i++) {
-		r->out_cut[i] |= r->out[i].len > 0;
-		r->out[i].off = r->out[i].len = 0;
-	}
 }
 
 /* Pipes and files are made non-blocking (terminals are shared with the
@@ -613,8 +616,14 @@ static void scan_keys_only(struct run *r)
 	unsigned int act;
 	ssize_t n = read(0, in, sizeof(in));
 
-	if (n <= 0)
-		return;		/* EOF and errors: seen once there is room */
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The terminal went away. Its end would be STDIN_EOF, which
+		 * the guest ignores on a TTY: no more reading. */
+		r->stdin_open = false;
+		return;
+	}
 	tilde_scan(&r->tilde, in, (size_t)n, out, &act);
 	if (act & TILDE_HELP)
 		say_on_tty(r, tilde_help);
@@ -702,7 +711,6 @@ static void write_out(struct run *r, int i)
 static void append_out(struct run *r, int i, const uint8_t *p, size_t len)
 {
 	struct buf *b = &r->out[i];
-
 	size_t need = r->filt[i] ? TERMFILTER_OUT_MAX(len) : len;
 
 	if (r->out_dead[i])
