@@ -55,6 +55,7 @@ test_flood_hostile_guest_cannot_hold_sigterm() {
 	flood_term "flooding" -- --kernel "$guest" --boot linux64 -m 64 --cpus 2 \
 		--disk "$T/flood.img" --vsock "$T/flood.sock"
 	grep -q "flooding 3 or more devices" "$T/out" || fail "the guest flooded only: $(cat "$T/out")"
+	# (an idle VM: 0%; measured 49-74%)
 	[ "$IO_CPU" -ge 20 ] || fail "the I/O thread was busy only $IO_CPU% of a CPU: no flood"
 	expect_rc 143
 	expect_err "stopped by signal 15"
@@ -74,7 +75,8 @@ test_flood_linux_guest_cannot_hold_sigterm() {
 		floodblk /dev/vda 128 4096 & floodblk /dev/vda 128 65536 &
 		for i in 1 2; do (while :; do dd if=/dev/hwrng of=/dev/null bs=4k 2>/dev/null; done) & done
 		sleep 600'
-	[ "$IO_CPU" -ge 20 ] || fail "the I/O thread was busy only $IO_CPU% of a CPU: no flood"
+	# (an idle VM: 0%; measured 29-49%)
+	[ "$IO_CPU" -ge 10 ] || fail "the I/O thread was busy only $IO_CPU% of a CPU: no flood"
 	expect_rc 143
 	expect_err "stopped by signal 15"
 	[ "$TERM_MS" -le 1000 ] || fail "SIGTERM took $TERM_MS ms to end the VM (at most 1000)"
