@@ -3,6 +3,7 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "lib/clock.h"
+#include "lib/escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,13 +52,13 @@ void vmm_print_timing(struct vm *vm)
 }
 
 /* The rest of the last console line in [buf, buf + n) holding prefix (at
- * its start if line_start), made printable: it is guest text on its way to
- * the user's terminal, so no escape sequences. NULL if there is none. */
-const char *vmm_console_line(char *buf, size_t n, const char *prefix,
-			     bool line_start, int *len)
+ * its start if line_start), escaped into out (lib/escape.h): it is guest
+ * text on its way to the user's terminal. NULL if there is none. */
+const char *vmm_console_line(const char *buf, size_t n, const char *prefix,
+			     bool line_start, char *out, size_t size)
 {
 	size_t plen = strlen(prefix);
-	char *p = buf, *found = NULL, *end = buf + n;
+	const char *p = buf, *found = NULL, *end = buf + n;
 
 	while ((p = memmem(p, (size_t)(end - p), prefix, plen))) {
 		if (!line_start || p == buf || p[-1] == '\n')
@@ -67,10 +68,9 @@ const char *vmm_console_line(char *buf, size_t n, const char *prefix,
 	if (!found)
 		return NULL;
 	for (p = found; p < end && *p != '\r' && *p != '\n'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	*len = (int)(p - found);
-	return found;
+		;
+	escape_text(out, size, found, (size_t)(p - found));
+	return out;
 }
 
 /* Which vCPU triple-faulted and where; with -v, what every vCPU was doing
@@ -99,23 +99,24 @@ void vmm_explain_vcpus(const struct vm *vm, bool verbose)
 /* Why the VM ended without an exit status, for the user. */
 void vmm_explain_failure(struct vm *vm, struct serial *con, bool verbose)
 {
-	static char tail[SERIAL_RING + 1];
+	static char tail[SERIAL_RING + 1], line[512];
 	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
-	int init_err = atomic_load(&vm->init_errno), len = 0;
+	int init_err = atomic_load(&vm->init_errno);
 	size_t n = serial_ring_read(con, tail, sizeof(tail));
-	const char *p = vmm_console_line(tail, n, "Kernel panic - not syncing: ", false, &len);
+	const char *p = vmm_console_line(tail, n, "Kernel panic - not syncing: ", false,
+					 line, sizeof(line));
 	const char *why;
 
 	if (end == VM_END_ERROR) {
 		vmm_msg("the VM failed: %s", vm->error);
 	} else if (p) {
-		vmm_msg("the guest kernel panicked: Kernel panic - not syncing: %.*s", len, p);
+		vmm_msg("the guest kernel panicked: Kernel panic - not syncing: %s", p);
 	} else if (init_err) {
 		/* airlock-init's own last word says what failed and how to
 		 * fix it; the errno alone ("Invalid argument") does not. */
-		why = vmm_console_line(tail, n, "airlock-init: ", true, &len);
+		why = vmm_console_line(tail, n, "airlock-init: ", true, line, sizeof(line));
 		if (why)
-			vmm_msg("airlock-init could not run the command: %.*s", len, why);
+			vmm_msg("airlock-init could not run the command: %s", why);
 		else
 			vmm_msg("airlock-init could not run the command: %s (see --console=stderr)",
 			    strerrordesc_np(init_err));

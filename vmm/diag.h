@@ -28,9 +28,9 @@ void vmm_explain_vcpus(const struct vm *vm, bool verbose);
 void vmm_explain_failure(struct vm *vm, struct serial *con, bool verbose);
 
 /* The rest of the last line in [buf, buf + n) holding prefix (at a line's
- * start if line_start), with control characters replaced: it is guest text
- * on its way to the user's terminal. NULL if there is none. For tests. */
-const char *vmm_console_line(char *buf, size_t n, const char *prefix,
-			     bool line_start, int *len);
+ * start if line_start), escaped into out (lib/escape.h): it is guest text on
+ * its way to the user's terminal. NULL if there is none. */
+const char *vmm_console_line(const char *buf, size_t n, const char *prefix,
+			     bool line_start, char *out, size_t size);
 
 #endif

@@ -49,7 +49,10 @@ struct vcpu {
 
 /* An fd the I/O loop watches: device kicks, sockets. The owner embeds it
  * and keeps it alive while registered; fn runs on the I/O loop's thread
- * with the epoll events that fired. */
+ * with the epoll events that fired. fn does a bounded amount of work: with
+ * more to do, its owner makes the fd ready again (a virtio queue signals
+ * its own kick eventfd, virtio_mmio_rearm()), so that the loop serves every
+ * other source, SIGTERM's signalfd included, before coming back. */
 struct vm_event {
 	int fd;
 	void (*fn)(struct vm_event *ev, uint32_t events);
@@ -106,7 +109,9 @@ int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events);
 int vm_event_mod(struct vm *vm, struct vm_event *ev, uint32_t events);
 void vm_event_del(struct vm *vm, struct vm_event *ev);
 
-/* One round of the I/O loop: wait for events, dispatch them. */
+/* One round of the I/O loop: wait for events, dispatch each once. A source
+ * re-armed by its handler is reported again on a later round, behind the
+ * ones that became ready meanwhile (epoll's ready list is FIFO). */
 void vm_io_loop_once(struct vm *vm);
 
 /* Record why the VM ends (first call wins) and wake the main loop.

@@ -29,6 +29,8 @@
 #define MAX_ENV 1024		/* as the exec protocol allows */
 #define MAX_MEM_MIB (1024ull * 1024)
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
+/* After ~. or a second signal: the time the VM gets to power off. */
+#define LOCAL_END_POWEROFF_MS 5000
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
 #define CONTROL_TIMEOUT_MS 2000	/* a supervisor answers at once */
 #define STOP_EXTRA_MS 20000	/* after the grace time: power-off, then kill */
@@ -203,6 +205,7 @@ static int cmd_run(int argc, char **argv)
 	struct sandbox sb = { .lock_fd = -1 };
 	struct supervisor sv = { .vmm = 0 };
 	struct exec_opts eo;
+	bool local_end = false;
 	unsigned long v;
 	uint64_t mib;
 	int opt, r, status = EXIT_AIRLOCK;
@@ -336,6 +339,7 @@ static int cmd_run(int argc, char **argv)
 	exec_opts_from(&eo, &c, argc, argv);
 	eo.started = supervisor_running;
 	eo.started_arg = &sv;
+	eo.ended_locally = &local_end;
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, supervisor_vmm_alive, &sv);
 	if (r < 0 && !supervisor_vmm_alive(&sv)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
@@ -344,7 +348,11 @@ static int cmd_run(int argc, char **argv)
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (supervisor_shutdown says so). */
+	 * (supervisor_shutdown says so). A user who ended the session from
+	 * here may have done so because the guest stopped answering: the
+	 * VM gets less time. */
+	if (local_end)
+		sv.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
 	supervisor_shutdown(&sv);
 
 out_close:

@@ -3,6 +3,7 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/spawn.h"
 #include "lib/unixsock.h"
 
@@ -457,28 +458,23 @@ static bool wait_vmm(struct supervisor *sv, int ms)
 	return true;
 }
 
-/* A line of the VMM's log, quoted: nothing in it reaches the terminal as a
- * control sequence (it may quote the guest). */
-static void print_quoted(const char *line)
-{
-	char out[1100];
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)line; *p && n < sizeof(out) - 2; p++)
-		out[n++] = (*p < 0x20 && *p != '\n') || *p == 0x7f ? '?' : (char)*p;
-	out[n] = '\0';
-	fprintf(stderr, "  %s", out);
-}
-
 void supervisor_print_log(const struct supervisor *sv)
 {
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[1024], shown[1024];
 	FILE *f;
 
 	if (path_of(path, sizeof(path), sv->sb->dir, "vmm.log") || !(f = fopen(path, "re")))
 		return;
-	while (fgets(line, sizeof(line), f))
-		print_quoted(line);
+	/* The VMM quotes the guest: escaped, so that it cannot talk to the
+	 * terminal. */
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		if (n && line[n - 1] == '\n')
+			n--;
+		escape_text(shown, sizeof(shown), line, n);
+		fprintf(stderr, "  %s\n", shown);
+	}
 	fclose(f);
 }
 
@@ -490,9 +486,10 @@ int supervisor_shutdown(struct supervisor *sv)
 	if (supervisor_vmm_alive(sv)) {
 		/* Refused (not timed out): the guest may be powering off
 		 * already, for `airlock stop`; give it the same time. */
-		int r = exec_poweroff(sv->sb->sock, POWEROFF_WAIT_MS, supervisor_vmm_alive, sv);
+		int ms = sv->poweroff_wait_ms ? sv->poweroff_wait_ms : POWEROFF_WAIT_MS;
+		int r = exec_poweroff(sv->sb->sock, ms, supervisor_vmm_alive, sv);
 
-		if (r == -ETIMEDOUT || !wait_vmm(sv, POWEROFF_WAIT_MS)) {
+		if (r == -ETIMEDOUT || !wait_vmm(sv, ms)) {
 			say("sandbox '%s' did not stop by itself; stopping its VM", sv->sb->name);
 			kill(sv->vmm, SIGKILL);
 			wait_vmm(sv, TERM_WAIT_MS);

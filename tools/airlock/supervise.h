@@ -30,6 +30,7 @@ struct supervisor {
 	int wake[2];		/* ends the control thread */
 	pthread_t control;
 	bool control_running;
+	int poweroff_wait_ms;	/* supervisor_shutdown(); 0: the default, 30 s */
 };
 
 /* Starts sb's VMM (lock held) in serve mode and opens its control socket.

@@ -346,19 +346,25 @@ static bool live(const struct virtio_vsock *v)
 	       !(v->mmio.status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
-/* Send the guest whatever is owed, as long as it gives us buffers. When
- * they run out, avail_event asks the driver to kick us as it adds more. */
-static void process_rx(struct virtio_vsock *v)
+/* Send the guest whatever is owed, as long as it gives us buffers and the
+ * budget lasts. When buffers run out, avail_event asks the driver to kick
+ * us as it adds more; when the budget does, returns true: come back later. */
+static bool rx_batch(struct virtio_vsock *v, struct virtq_budget *budget)
 {
 	struct virtq *q = &v->mmio.q[Q_RX];
-	bool pushed = false;
+	bool pushed = false, more = false;
 
 	if (!live(v) || !q->ready)
-		return;
+		return false;
 	for (;;) {
-		int r = virtq_pop(q, &v->chain);
 		uint32_t len;
+		int r;
 
+		if (!virtq_budget_left(budget)) {
+			more = true;
+			break;
+		}
+		r = virtq_pop(q, &v->chain);
 		if (r == 0) {
 			if (virtq_enable_notify(q))
 				continue;	/* more arrived meanwhile */
@@ -366,22 +372,35 @@ static void process_rx(struct virtio_vsock *v)
 		}
 		if (r < 0) {
 			virtio_mmio_fail(&v->mmio, "a malformed rx descriptor chain");
-			return;
+			return false;
 		}
 		if (v->chain.nr || v->chain.w_len < HDR_LEN) {
 			virtio_mmio_fail(&v->mmio, "an rx buffer too small for a packet header");
-			return;
+			return false;
 		}
 		len = fill_rx(v, &v->chain);
 		if (len == 0) {
-			virtq_unpop(q);	/* nothing to say: keep the buffer */
+			virtq_unpop(q, &v->chain);	/* nothing to say: keep the buffer */
 			break;
 		}
-		virtq_push(q, v->chain.head, len);
+		budget->chains--;
+		virtq_budget_spend(budget, len);
+		virtq_push(q, &v->chain, len);
 		pushed = true;
 	}
 	if (pushed)
 		virtio_mmio_notify_used(&v->mmio, Q_RX);
+	return more;
+}
+
+/* One batch toward the guest, from wherever its work came (host sockets,
+ * the timer, the tx queue); the rest on a later round of the I/O loop. */
+static void process_rx(struct virtio_vsock *v)
+{
+	struct virtq_budget b = virtio_mmio_budget(&v->mmio);
+
+	if (rx_batch(v, &b))
+		virtio_mmio_rearm(&v->mmio, Q_RX);
 }
 
 /* --- guest to host ---------------------------------------------------- */
@@ -555,7 +574,8 @@ static void established(struct vsock_conn *c)
 		conn_reset(c);
 }
 
-static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
+/* One packet from the guest; returns the payload bytes it moved. */
+static uint32_t tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
 	struct vsock_conn *c = NULL;
@@ -563,37 +583,37 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 
 	if (virtq_read(ch, 0, &h, HDR_LEN) != HDR_LEN) {
 		drop(v, NULL, "shorter than a header");
-		return;
+		return 0;
 	}
 	if (h.src_cid == v->guest_cid && h.dst_cid == VSOCK_HOST_CID)
 		c = find(v, h.dst_port, h.src_port);
 	if (vsock_hdr_check(&h, v->guest_cid, ch->r_len - HDR_LEN, &why)) {
 		reject(v, c, &h, why);
-		return;
+		return 0;
 	}
 	if (!c) {
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
 		else
 			queue_rst(v, &h);	/* no such stream (any more) */
-		return;
+		return 0;
 	}
 	c->peer_buf_alloc = h.buf_alloc;
 	c->peer_fwd_cnt = h.fwd_cnt;
 	c->credit_requested = false;
 	if (h.op == VSOCK_OP_RST) {
 		conn_free(c);	/* no reset is owed to a guest that reset */
-		return;
+		return 0;
 	}
 	if (c->state == CONN_CLOSING)
-		return;		/* it crossed our reset on the way */
+		return 0;	/* it crossed our reset on the way */
 	if (c->state == CONN_BROKER) {
 		reject(v, c, &h, "a packet on a stream not yet open");
-		return;
+		return 0;
 	}
 	if (c->state == CONN_CONNECTING && h.op != VSOCK_OP_RESPONSE) {
 		reject(v, c, &h, "a packet on a stream the guest has not accepted");
-		return;
+		return 0;
 	}
 	switch (h.op) {
 	case VSOCK_OP_REQUEST:
@@ -614,7 +634,7 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 			reject(v, c, &h, "data beyond the credit we gave");
 		else
 			deliver(v, c, ch, h.len);
-		break;
+		return h.len;
 	case VSOCK_OP_SHUTDOWN:
 		if ((h.flags & VSOCK_SHUTDOWN_RCV) && !c->guest_no_rcv) {
 			c->guest_no_rcv = true;
@@ -630,29 +650,24 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 	default:	/* CREDIT_UPDATE: taken from the header above */
 		break;
 	}
+	return 0;
 }
 
-static void process_tx(struct virtio_vsock *v)
+static int64_t tx_chain(void *dev, struct virtq_chain *ch, bool resume,
+			struct virtq_budget *budget, const char **why)
 {
-	struct virtq *q = &v->mmio.q[Q_TX];
-	bool pushed = false;
+	(void)resume;	/* never partial: a packet is at most 64 KiB */
+	(void)why;	/* a bad packet is dropped, never fatal */
+	virtq_budget_spend(budget, HDR_LEN + tx_packet(dev, ch));
+	return 0;
+}
 
-	do {
-		int r;
+static bool process_tx(struct virtio_vsock *v, struct virtq_budget *budget)
+{
+	bool more = virtio_mmio_drain(&v->mmio, Q_TX, budget, &v->chain, tx_chain);
 
-		while ((r = virtq_pop(q, &v->chain)) == 1) {
-			tx_packet(v, &v->chain);
-			virtq_push(q, v->chain.head, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_fail(&v->mmio, "a malformed tx descriptor chain");
-			return;
-		}
-	} while (virtq_enable_notify(q));
-	if (pushed)
-		virtio_mmio_notify_used(&v->mmio, Q_TX);
 	process_rx(v);	/* answers, credit updates, resets */
+	return more;
 }
 
 /* --- host sockets, reset, timer -------------------------------------- */
@@ -908,17 +923,19 @@ static void on_reset(struct vm_event *ev, uint32_t events)
 
 /* --- the device ------------------------------------------------------- */
 
-static void vsock_queue_notify(void *dev, unsigned int q)
+static bool vsock_queue_notify(void *dev, unsigned int q, struct virtq_budget *budget)
 {
 	struct virtio_vsock *v = dev;
+	bool more = false;
 
 	cleanup_after_reset(v);
 	if (q == Q_TX)
-		process_tx(v);
+		more = process_tx(v, budget);
 	else if (q == Q_RX)
-		process_rx(v);	/* new buffers: maybe we were waiting for some */
+		more = rx_batch(v, budget);	/* new buffers: maybe we were waiting */
 	/* Q_EVENT: we never send transport events. */
 	arm_timer(v);
+	return more;
 }
 
 /* The driver reset the device (on a vCPU thread, lock held). Closing
