@@ -80,8 +80,12 @@ static void tap_dies(struct virtio_net *n, const char *what, int err)
 	if (n->tap_dead)
 		return;
 	/* Once per device: the TAP never comes back. */
-	fprintf(stderr, "airlock-vmm: virtio-net: the TAP failed (%s: %s); the guest's "
-		"link is down from now on\n", what, strerror(err));
+	if (err == EBADFD)
+		fprintf(stderr, "airlock-vmm: virtio-net: the TAP's interface is gone; "
+			"the guest's link is down from now on\n");
+	else
+		fprintf(stderr, "airlock-vmm: virtio-net: the TAP failed (%s: %s); the "
+			"guest's link is down from now on\n", what, strerror(err));
 	if (n->vm)
 		vm_event_del(n->vm, &n->tap_ev);
 	n->tap_dead = true;
@@ -554,7 +558,7 @@ static void on_tap(struct vm_event *ev, uint32_t events)
 	 * for: take the TAP out of the loop, or it spins. */
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		pthread_mutex_lock(&n->mmio.lock);
-		tap_dies(n, "its interface is gone", EBADFD);
+		tap_dies(n, "polling", EBADFD);
 		pthread_mutex_unlock(&n->mmio.lock);
 		return;
 	}
