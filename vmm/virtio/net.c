@@ -432,9 +432,12 @@ static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
 		return;
 	}
 	n->tx_iov[0] = (struct iovec){ &h, sizeof(h) };
+	/* A chain has at most VIRTQ_MAX_CHAIN buffers, so this fits. */
 	k = virtq_slice(c->r, c->nr, NET_HDR_SIZE, frame_len, n->tx_iov + 1, VIRTQ_MAX_CHAIN);
+	if (k < 0)
+		k = 0;
 	do
-		r = k < 0 ? -1 : writev(n->tap, n->tx_iov, k + 1);
+		r = writev(n->tap, n->tx_iov, k + 1);
 	while (r < 0 && errno == EINTR);
 	if (r == (ssize_t)(NET_HDR_SIZE + frame_len)) {
 		n->stats.tx_packets++;
