@@ -79,6 +79,27 @@ sent"
 	net_ns_down
 }
 
+# As airlock run starts it: jailed (no capability, an identity of its own,
+# a network namespace without the TAP's interface), seccomp on. The TAP's
+# fd still works, offloads included.
+test_net_works_jailed() {
+	local h2g p1
+	net_ns_up || return
+	head -c $((1 << 20)) /dev/urandom >"$T/h2g"
+	h2g=$(md5sum <"$T/h2g" | cut -d' ' -f1)
+	net_host http 8080 "$T/h2g" && p1=$NET_HOST_PID || { net_ns_down; return; }
+	net_vmm --jail=65534:65534 -- sh -c "$NET_GUEST_UP"' &&
+		ping -c 1 -W 20 10.0.2.1 >/dev/null && echo ping-ok &&
+		wget -q -O - http://10.0.2.1:8080/ | md5sum | cut -d" " -f1'
+	expect_rc 0
+	expect_out "ping-ok
+$h2g"
+	wait "$p1" || fail "http side: $(cat "$T/host.8080")"
+	# The offloads were set (a refused TUNSETOFFLOAD would say so).
+	grep -q virtio-net "$T/err" && fail "VMM messages: $(grep virtio-net "$T/err" | head -3)"
+	net_ns_down
+}
+
 test_net_refuses_what_is_not_a_tap() {
 	vmm --net fd:3 -- true 3</dev/null
 	expect_rc 2

@@ -5,6 +5,7 @@
  * frame's whole length when it had to cut it, and so that a test can make
  * the TAP fail. The I/O loop is virtio_net_poll() and virtio_mmio_kick(). */
 #include "vmm/virtio/net.h"
+#include "vmm/opts.h"
 #include "tests/unit/capture.h"
 #include "tests/unit/check.h"
 #include "tests/unit/virtq_driver.h"
@@ -309,30 +310,37 @@ TEST(parse_mac_and_option)
 	static const char *bad_opt[] = {
 		"", "fd:", "fd:-1", "fd:x", "3", "path", "fd:3,", "fd:3,mac=",
 		"fd:3,mac=03:00:00:00:00:00", "fd:3,ro", "fd:99999999999", "fd:3 ",
-		"fd:+3",
+		"fd:+3", "fd:2", "fd:1024",
 	};
+	struct vmm_opts o;
 	uint8_t mac[6];
-	const char *why;
-	int fd = -7;
 
 	CHECK_EQ(virtio_net_parse_mac("02:aB:cd:EF:01:9f", mac), 0);
 	CHECK(memcmp(mac, "\x02\xab\xcd\xef\x01\x9f", 6) == 0);
 	for (size_t i = 0; i < sizeof(bad_mac) / sizeof(bad_mac[0]); i++)
 		CHECK_EQ(virtio_net_parse_mac(bad_mac[i], mac), -EINVAL);
 
-	CHECK_EQ(virtio_net_parse_opt("fd:5", &fd, mac, &why), 0);
-	CHECK_EQ(fd, 5);
-	CHECK(memcmp(mac, def, 6) == 0);
-	CHECK(why == NULL);
-	CHECK_EQ(virtio_net_parse_opt("fd:0,mac=52:54:00:12:34:56", &fd, mac, &why), 0);
-	CHECK_EQ(fd, 0);
-	CHECK(memcmp(mac, "\x52\x54\x00\x12\x34\x56", 6) == 0);
+	/* airlock-vmm --net fd:N[,mac=M] (vmm/opts.c). */
+	CHECK_EQ(vmm_opts_parse(3, (char *[]){ "vmm", "--kernel=k", "--net=fd:5", NULL }, &o), 0);
+	CHECK_EQ(o.net_fd, 5);
+	CHECK(memcmp(o.mac, def, 6) == 0);
+	CHECK_EQ(vmm_opts_parse(2, (char *[]){ "vmm", "--kernel=k", NULL }, &o), 0);
+	CHECK_EQ(o.net_fd, -1);
+	CHECK_EQ(vmm_opts_parse(3, (char *[]){ "vmm", "--kernel=k",
+					      "--net=fd:9,mac=52:54:00:12:34:56", NULL }, &o), 0);
+	CHECK_EQ(o.net_fd, 9);
+	CHECK(memcmp(o.mac, "\x52\x54\x00\x12\x34\x56", 6) == 0);
 	for (size_t i = 0; i < sizeof(bad_opt) / sizeof(bad_opt[0]); i++) {
-		fd = -7;
-		why = NULL;
-		CHECK_EQ(virtio_net_parse_opt(bad_opt[i], &fd, mac, &why), -EINVAL);
-		CHECK(why != NULL);
-		CHECK_EQ(fd, -7);
+		char arg[64];
+		struct capture cap;
+		char log[512];
+
+		snprintf(arg, sizeof(arg), "--net=%s", bad_opt[i]);
+		CHECK_EQ(capture_start(&cap), 0);
+		CHECK_EQ(vmm_opts_parse(3, (char *[]){ "vmm", "--kernel=k", arg, NULL }, &o),
+			 -EINVAL);
+		CHECK_EQ(capture_end(&cap, log, sizeof(log)), 1);
+		CHECK(strstr(log, "--net '") != NULL);
 	}
 }
 
@@ -582,8 +590,8 @@ TEST(tx_bounded_work_per_kick)
 	virtio_mmio_kick(&n.mmio, NET_TXQ);
 	while (peer_recv(got, sizeof(got)) == HDR + 60)
 		sent++;
-	CHECK_EQ(sent, NET_TX_BUDGET);
-	CHECK_EQ(drv_used_idx(&txq), NET_TX_BUDGET);
+	CHECK_EQ(sent, VIRTIO_BATCH_CHAINS);
+	CHECK_EQ(drv_used_idx(&txq), VIRTIO_BATCH_CHAINS);
 	/* It asked the loop to come back, and then does the rest. */
 	CHECK_EQ(read(n.mmio.kick_fd[NET_TXQ], &kicks, sizeof(kicks)), (ssize_t)sizeof(kicks));
 	virtio_mmio_kick(&n.mmio, NET_TXQ);
@@ -902,7 +910,7 @@ TEST(rx_bounded_work_per_poll)
 	virtio_net_poll(&n);
 	while (rx_next(&id, &len))
 		got++;
-	CHECK_EQ(got, NET_RX_BUDGET);
+	CHECK_EQ(got, VIRTIO_BATCH_CHAINS);
 	CHECK(tap_has_packet());
 	virtio_net_poll(&n);
 	while (rx_next(&id, &len)) {

@@ -2,9 +2,14 @@
  * loop over the stream, this process's stdio and a signalfd. Every buffer is
  * bounded: stdin is read only while the frames for the guest fit, the stream
  * only while stdout and stderr have taken what came before, so a slow reader
- * on either side slows the other down instead of filling memory. */
+ * on either side slows the other down instead of filling memory. What goes
+ * to a terminal passes the terminal filter (lib/termfilter.h), and the
+ * terminal is given back as it was however the session ends. */
 #include "tools/airlock/exec.h"
+#include "tools/airlock/tilde.h"
 #include "lib/clock.h"
+#include "lib/vsock_client.h"
+#include "lib/termfilter.h"
 
 #include "proto/control.h"
 #include "proto/exec.h"
@@ -30,14 +35,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RETRY_MS 10
 /* Frames for the guest: the request (one frame) and room to read stdin. */
 #define SOCKOUT_SIZE (4u * FRAME_MAX_SIZE)
-/* Output decoded but not yet written: the stream is not read past this. */
+/* Output decoded but not yet written: the stream is not read past this.
+ * A frame's payload can grow 3x through the terminal filter. */
 #define OUT_HIGH (256u * 1024)
-#define OUT_SIZE (OUT_HIGH + FRAME_MAX_PAYLOAD)
+#define OUT_SIZE (OUT_HIGH + TERMFILTER_OUT_MAX(FRAME_MAX_PAYLOAD) + TILDE_HELP_MAX)
 /* A write to a terminal after POLLOUT that never blocks for long. */
 #define TTY_CHUNK 4096u
+/* A second SIGINT or SIGTERM this soon after the first ends the session
+ * here instead of being forwarded. */
+#define SECOND_SIGNAL_MS 3000
+/* At the end: how long the terminal gets to take the reset, and to answer
+ * the query that marks the end of its earlier answers. */
+#define RESET_WRITE_MS 1000
+#define DRAIN_MS 1000
+#define DRAIN_QUIET_MS 100
+/* Exit status after ~. (as ssh). */
+#define STATUS_TILDE 255
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
@@ -66,9 +81,17 @@ struct run {
 	struct buf out[2];	/* stdout, stderr */
 	bool out_dead[2];	/* EPIPE: discarded from then on */
 	bool out_tty[2];	/* stdout, stderr are terminals */
+	bool out_cut[2];	/* output dropped, maybe inside a sequence */
 	bool stdin_open;
 	uint64_t pending_sigs;	/* bit N-1: SIGNAL N to send */
 	bool pending_winsize;
+
+	struct termfilter *filt[2];	/* stdout, stderr: NULL, not a terminal */
+	bool tilde_on;		/* ~. works: a TTY session on a raw terminal */
+	struct tilde tilde;
+	uint8_t *inbuf;		/* keys read, before the ~ escape */
+	int64_t first_sig_ms;	/* the last SIGINT/SIGTERM forwarded, or 0 */
+	int local_end;		/* 0, or the signal or '~' that ended it here */
 
 	bool ended;
 	int status;
@@ -91,94 +114,6 @@ static int failed(struct run *r, int err, const char *fmt, ...)
 	va_end(ap);
 	r->err = err;
 	return err;
-}
-
-/* ---- connecting ---- */
-
-/* Reads the handshake's answer a byte at a time (nothing after it is
- * taken): 1 for "OK ...", 0 if the VMM closed (no listener on the port
- * yet), -ETIMEDOUT or -errno. */
-static int read_ok(int fd, int64_t deadline)
-{
-	char line[32];
-	size_t n = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - clock_ms();
-		ssize_t k;
-		char c;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!pfd.revents)
-			continue;
-		k = recv(fd, &c, 1, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == ECONNRESET)
-			return 0;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return 0;
-		if (c == '\n')
-			break;
-		if (n == sizeof(line) - 1)
-			return -EPROTO;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return strncmp(line, "OK ", 3) == 0 ? 1 : -EPROTO;
-}
-
-/* A stream to guest port, or -errno: -ETIMEDOUT, -ESRCH (not alive). */
-static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
-			 bool (*alive)(void *), void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	char hello[32];
-	int n;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	n = snprintf(hello, sizeof(hello), "CONNECT %u\n", port);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			if (send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n) {
-				r = read_ok(fd, deadline);
-				if (r == 1)
-					return fd;
-				if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
-					close(fd);
-					return r;
-				}
-			}
-		} else if (errno != ENOENT && errno != ECONNREFUSED &&
-			   errno != EAGAIN) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		/* The VMM is not listening yet, or the guest is not. */
-		close(fd);
-		if (alive && !alive(arg))
-			return -ESRCH;
-		if (clock_ms() + RETRY_MS > deadline)
-			return -ETIMEDOUT;
-		clock_sleep_ms(RETRY_MS);
-	}
 }
 
 /* ---- the request ---- */
@@ -343,11 +278,167 @@ static void make_raw(struct run *r)
 		r->raw = true;
 }
 
-static void restore_tty(struct run *r)
+/* flush: what the terminal typed meanwhile is thrown away (answers and
+ * reports for the guest that nobody will read now). */
+static void restore_tty(struct run *r, bool flush)
 {
 	if (r->raw)
-		tcsetattr(0, TCSADRAIN, &r->saved);
+		tcsetattr(0, flush ? TCSAFLUSH : TCSADRAIN, &r->saved);
 	r->raw = false;
+}
+
+/* Both fds are the same terminal. */
+static bool same_tty(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && S_ISCHR(sa.st_mode) &&
+	       S_ISCHR(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/* A filter for each of stdout and stderr that is a terminal. Interactive
+ * (queries and reporting modes pass) only where the terminal's input is
+ * ours in raw mode, so that its answers go to the guest. */
+static int setup_filters(struct run *r)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!r->out_tty[i])
+			continue;
+		r->filt[i] = malloc(sizeof(*r->filt[i]));
+		if (!r->filt[i])
+			return -ENOMEM;
+		termfilter_init(r->filt[i], r->tty && r->raw && same_tty(0, i + 1)
+				? TERMFILTER_INTERACTIVE : 0);
+	}
+	r->tilde_on = r->tty && r->raw;
+	tilde_init(&r->tilde);
+	return 0;
+}
+
+/* Writes all of p within ms, or gives up (a terminal nobody drains). */
+static void write_within(int fd, const uint8_t *p, size_t n, int ms)
+{
+	int64_t deadline = clock_ms() + ms;
+
+	while (n) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		int64_t left = deadline - clock_ms();
+		ssize_t k;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return;
+		k = write(fd, p, n);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return;
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+/* Reads the terminal until the answer to our DA1 (ESC [ ? ... c) has come
+ * and then nothing for DRAIN_QUIET_MS, or DRAIN_MS passed. A terminal
+ * answers in order, so the guest's earlier queries were answered before. */
+static void drain_answers(void)
+{
+	int64_t deadline = clock_ms() + DRAIN_MS;
+	int st = 0;		/* 0, ESC, ESC [, ESC [ ? digits */
+	bool seen = false;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = 0, .events = POLLIN };
+		int64_t left = deadline - clock_ms();
+		uint8_t buf[512];
+		ssize_t n;
+
+		if (left <= 0)
+			return;
+		if (seen && left > DRAIN_QUIET_MS)
+			left = DRAIN_QUIET_MS;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n == 0 && seen))
+			return;
+		if (n == 0)
+			continue;
+		n = read(0, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return;
+		for (ssize_t i = 0; i < n; i++) {
+			uint8_t c = buf[i];
+
+			if (c == 0x1b)
+				st = 1;
+			else if (st == 1)
+				st = c == '[' ? 2 : 0;
+			else if (st == 2)
+				st = c == '?' ? 3 : 0;
+			else if (st == 3 && c == 'c')
+				seen = true, st = 0;
+			else if (st == 3 && !((c >= '0' && c <= '9') || c == ';'))
+				st = 0;
+		}
+	}
+}
+
+/* The terminal as it was before the guest: every mode the guest switched
+ * on switched off again; if it could have made the terminal type (a query,
+ * mouse or focus reports), what it typed is read and thrown away. Returns
+ * whether it drained (restore_tty then flushes too). */
+static bool reset_terminals(struct run *r)
+{
+	uint8_t buf[1 + TERMFILTER_RESET_MAX + 3];
+	bool drain = false;
+
+	for (int i = 0; i < 2; i++) {
+		struct termfilter *f = r->filt[i];
+		size_t n = 0;
+
+		if (!f || r->out_dead[i])
+			continue;
+		/* Output left unwritten may have cut a sequence: CAN ends it
+		 * on the terminal, so the reset is read as itself. */
+		if (r->out[i].len || r->out_cut[i])
+			buf[n++] = 0x18;
+		n += termfilter_reset(f, buf + n);
+		if ((f->flags & TERMFILTER_INTERACTIVE) &&
+		    (f->queries || (f->modes & TF_REPORTING))) {
+			memcpy(buf + n, "\x1b[c", 3);
+			n += 3;
+			drain = true;
+		}
+		if (n)
+			write_within(i + 1, buf, n, RESET_WRITE_MS);
+	}
+	if (drain)
+		drain_answers();
+	return drain;
+}
+
+/* The session ends here, not in the guest: by ~. or a second signal.
+ * Output not yet written is dropped (the user asked to get out; the
+ * terminal may be what is stuck). */
+static void end_locally(struct run *r, int how)
+{
+	if (r->local_end)
+		return;
+	r->local_end = how;
+	for (int i = 0; i < 2; i++) {
+		r->out_cut[i] |= r->out[i].len > 0;
+		r->out[i].off = r->out[i].len = 0;
+	}
+	if (r->ended)
+		return;		/* the command's own status stands */
+	r->ended = true;
+	r->status = how == '~' ? STATUS_TILDE : 128 + how;
+	snprintf(r->msg, sizeof(r->msg), "session ended by %s; the command "
+		 "in the sandbox is hung up", how == '~' ? "~." :
+		 how == SIGINT ? "a second SIGINT within 3 s" :
+		 "a second SIGTERM within 3 s");
 }
 
 /* Pipes and files are made non-blocking (terminals are shared with the
@@ -415,22 +506,79 @@ static void queue_control(struct run *r)
 	}
 }
 
+/* Text of ours for the terminal, after the guest's output (which ends
+ * between sequences: the filter holds a partial one back). */
+static void say_on_tty(struct run *r, const char *text)
+{
+	struct buf *b = &r->out[0];
+	size_t len = strlen(text);
+
+	if (!r->out_tty[0] || r->out_dead[0] || b->cap - b->off - b->len < len)
+		return;
+	memcpy(b->p + b->off + b->len, text, len);
+	b->len += len;
+}
+
+/* Keys typed while the guest has not taken the last 256 KiB of them: with
+ * the ~ escape, still read, so that ~. works whatever the guest does, and
+ * dropped, as a full terminal input queue drops them. */
+static void scan_keys_only(struct run *r)
+{
+	uint8_t in[1024], out[sizeof(in) + 1];
+	unsigned int act;
+	ssize_t n = read(0, in, sizeof(in));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The terminal went away. Its end would be STDIN_EOF, which
+		 * the guest ignores on a TTY: no more reading. */
+		r->stdin_open = false;
+		return;
+	}
+	tilde_scan(&r->tilde, in, (size_t)n, out, &act);
+	if (act & TILDE_HELP)
+		say_on_tty(r, tilde_help);
+	if (act & TILDE_END)
+		end_locally(r, '~');
+}
+
 static void read_stdin(struct run *r)
 {
 	size_t room = sockout_room(r), max;
+	uint8_t *dst;
 	ssize_t n;
 
-	if (room < FRAME_HEADER_SIZE + 64)
+	if (room < FRAME_HEADER_SIZE + 64 + 2) {
+		if (r->tilde_on)
+			scan_keys_only(r);
 		return;
+	}
 	max = room - FRAME_HEADER_SIZE - 64;	/* 64: kept for SIGNAL */
 	if (max > FRAME_MAX_PAYLOAD)
 		max = FRAME_MAX_PAYLOAD;
-	n = read(0, sockout_tail(r) + FRAME_HEADER_SIZE, max);
+	dst = sockout_tail(r) + FRAME_HEADER_SIZE;
+	/* With the ~ escape, keys are read beside and what is not an
+	 * escape copied in: one ~ held from before may come out too. */
+	n = r->tilde_on ? read(0, r->inbuf, max - 1) : read(0, dst, max);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0 && r->tilde_on) {
+		unsigned int act;
+
+		n = (ssize_t)tilde_scan(&r->tilde, r->inbuf, (size_t)n, dst, &act);
+		if (act & TILDE_HELP)
+			say_on_tty(r, tilde_help);
+		if (act & TILDE_END) {
+			end_locally(r, '~');
+			return;
+		}
+		if (n == 0)
+			return;
+	}
 	if (n > 0) {
 		n = exec_data_encode(sockout_tail(r), room, EXEC_MSG_STDIN_DATA,
-				     sockout_tail(r) + FRAME_HEADER_SIZE, (size_t)n);
+				     dst, (size_t)n);
 		if (n > 0)
 			r->sockout.len += (size_t)n;
 		return;
@@ -475,14 +623,20 @@ static void write_out(struct run *r, int i)
 static void append_out(struct run *r, int i, const uint8_t *p, size_t len)
 {
 	struct buf *b = &r->out[i];
+	size_t need = r->filt[i] ? TERMFILTER_OUT_MAX(len) : len;
 
 	if (r->out_dead[i])
 		return;
-	if (b->off && b->cap - b->off - b->len < len) {
+	if (b->off && b->cap - b->off - b->len < need) {
 		memmove(b->p, b->p + b->off, b->len);
 		b->off = 0;
 	}
-	/* Cannot overflow: decoding stops at OUT_HIGH, a frame adds 64 KiB. */
+	/* Cannot overflow: decoding stops at OUT_HIGH, a frame adds 64 KiB,
+	 * 3x that through the filter. */
+	if (r->filt[i]) {
+		b->len += termfilter_feed(r->filt[i], p, len, b->p + b->off + b->len);
+		return;
+	}
 	memcpy(b->p + b->off + b->len, p, len);
 	b->len += len;
 }
@@ -529,6 +683,8 @@ static int handle_frame(struct run *r, const struct frame *f)
 			 ? m.u.error.msg : exec_error_name(m.u.error.code));
 		break;
 	default:	/* STARTED */
+		if (r->o->started)
+			r->o->started(r->o->started_arg);
 		break;
 	}
 	return 0;
@@ -614,6 +770,17 @@ static void read_signals(struct run *r)
 				tcsetattr(0, TCSADRAIN, &t);
 			}
 			r->pending_winsize = r->tty;
+		} else if (sig == SIGINT || sig == SIGTERM) {
+			/* The first is the command's; a second within 3 s
+			 * means the user wants out, whatever the guest does. */
+			int64_t now = clock_ms();
+
+			if (r->first_sig_ms && now - r->first_sig_ms <= SECOND_SIGNAL_MS) {
+				end_locally(r, sig);
+				return;
+			}
+			r->first_sig_ms = now;
+			r->pending_sigs |= 1ull << (sig - 1);
 		} else if (sig >= 1 && sig <= 64) {
 			r->pending_sigs |= 1ull << (sig - 1);
 		}
@@ -644,7 +811,8 @@ static int loop(struct run *r)
 				ev |= POLLOUT;
 			isock = np;
 			pfd[np++] = (struct pollfd){ .fd = r->sock, .events = ev };
-			if (r->stdin_open && sockout_room(r) >= FRAME_MAX_SIZE) {
+			if (r->stdin_open && (r->tilde_on ||
+					      sockout_room(r) >= FRAME_MAX_SIZE)) {
 				iin = np;
 				pfd[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
 			}
@@ -680,7 +848,7 @@ static int loop(struct run *r)
 		if (isock >= 0 && ((pfd[isock].revents & ~POLLOUT) || r->r_len) &&
 		    (ret = read_sock(r)) < 0)
 			return ret;
-		if (iin >= 0 && pfd[iin].revents)
+		if (iin >= 0 && pfd[iin].revents && !r->ended)
 			read_stdin(r);
 	}
 }
@@ -706,8 +874,10 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	r->out[0] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
 	r->out[1] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
 	r->rbuf = malloc(FRAME_MAX_SIZE);
+	r->inbuf = malloc(FRAME_MAX_PAYLOAD);
 	r->dec = malloc(sizeof(*r->dec));
-	if (!r->sockout.p || !r->out[0].p || !r->out[1].p || !r->rbuf || !r->dec) {
+	if (!r->sockout.p || !r->out[0].p || !r->out[1].p || !r->rbuf ||
+	    !r->inbuf || !r->dec) {
 		ret = failed(r, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -744,14 +914,21 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	}
 	if (r->tty)
 		make_raw(r);
+	ret = setup_filters(r);
+	if (ret < 0) {
+		failed(r, ret, "out of memory");
+		goto out;
+	}
 	set_nonblocking_stdio(r);
 	ret = loop(r);
 	if (ret == 0)
 		ret = r->status;
 out:
 	restore_stdio(r);
-	restore_tty(r);
+	restore_tty(r, reset_terminals(r));
 	restore_signals(r);
+	if (o->ended_locally)
+		*o->ended_locally = r->local_end != 0;
 	if (r->sock >= 0)
 		close(r->sock);
 	/* After the terminal is itself again, so the message reads right. */
@@ -761,7 +938,10 @@ out:
 	free(r->out[0].p);
 	free(r->out[1].p);
 	free(r->rbuf);
+	free(r->inbuf);
 	free(r->dec);
+	free(r->filt[0]);
+	free(r->filt[1]);
 	free(r);
 	return ret;
 }

@@ -3,9 +3,11 @@
  * guest) do the work. Exit statuses follow docker run: the command's own,
  * 125 when airlock itself failed, 126/127 when the command could not run. */
 #include "tools/airlock/args.h"
+#include "tools/airlock/control.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/supervise.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 
@@ -27,7 +29,11 @@
 #define MAX_ENV 1024		/* as the exec protocol allows */
 #define MAX_MEM_MIB (1024ull * 1024)
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
+/* After ~. or a second signal: the time the VM gets to power off. */
+#define LOCAL_END_POWEROFF_MS 5000
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
+#define CONTROL_TIMEOUT_MS 2000	/* a supervisor answers at once */
+#define STOP_EXTRA_MS 20000	/* after the grace time: power-off, then kill */
 
 static const char usage_text[] =
 	"usage: airlock COMMAND [OPTIONS]\n"
@@ -197,7 +203,9 @@ static int cmd_run(int argc, char **argv)
 	bool rm = false, mem_set = false, cpus_set = false, created = false;
 	struct template_ref t;
 	struct sandbox sb = { .lock_fd = -1 };
+	struct supervisor sv = { .vmm = 0 };
 	struct exec_opts eo;
+	bool local_end = false;
 	unsigned long v;
 	uint64_t mib;
 	int opt, r, status = EXIT_AIRLOCK;
@@ -326,21 +334,29 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
-	if (sandbox_boot(&sb, &paths))
+	if (supervisor_start(&sv, &sb, &paths))
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
-	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
-	if (r < 0 && !sandbox_vmm_alive(&sb)) {
+	eo.started = supervisor_running;
+	eo.started_arg = &sv;
+	eo.ended_locally = &local_end;
+	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, supervisor_vmm_alive, &sv);
+	if (r < 0 && !supervisor_vmm_alive(&sv)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
 		    "the sandbox's VM stopped before the command could run:");
-		sandbox_print_log(&sb);
+		supervisor_print_log(&sv);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (sandbox_shutdown says so). */
-	sandbox_shutdown(&sb);
+	 * (supervisor_shutdown says so). A user who ended the session from
+	 * here may have done so because the guest stopped answering: the
+	 * VM gets less time. */
+	if (local_end)
+		sv.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
+	supervisor_shutdown(&sv);
 
 out_close:
+	supervisor_close(&sv);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)
 		say("cannot remove sandbox '%s' (%s)", name, sb.dir);
@@ -351,7 +367,9 @@ out:
 
 static bool sandbox_still_running(void *arg)
 {
-	return sandbox_running(arg);
+	struct control_status st;
+
+	return control_status(arg, CONTROL_TIMEOUT_MS, &st) == 0;
 }
 
 static int cmd_exec(int argc, char **argv)
@@ -399,10 +417,14 @@ static int cmd_exec(int argc, char **argv)
 		say("no sandbox '%s' (airlock ls lists them)", argv[optind]);
 	if (r)
 		goto out;
-	if (!sandbox_running(&sb)) {
-		say("sandbox '%s' is not running: `airlock run --name %s` starts it",
-		    sb.name, sb.name);
-		goto out;
+	{
+		struct control_status st;
+
+		if (control_status(&sb, CONTROL_TIMEOUT_MS, &st) < 0) {
+			say("sandbox '%s' is not running: `airlock run --name %s` starts it",
+			    sb.name, sb.name);
+			goto out;
+		}
 	}
 	optind++;
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
@@ -494,6 +516,7 @@ static int cmd_ls(int argc, char **argv)
 		       "MEMORY", "CPUS", "DISK", "CREATED");
 	for (size_t i = 0; i < n; i++) {
 		struct sandbox sb;
+		struct control_status cst;
 		char created[32];
 		bool running;
 		struct tm tm;
@@ -503,26 +526,34 @@ static int cmd_ls(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		running = sandbox_running(&sb);
+		running = control_status(&sb, CONTROL_TIMEOUT_MS, &cst) == 0;
 		ct = (time_t)sb.set.created;
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M",
 			 localtime_r(&ct, &tm));
 		if (json) {
-			json_array_append_new(arr, json_pack(
+			json_t *o = json_pack(
 				"{s:s, s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I}",
 				"name", sb.name, "template", sb.set.template_name,
 				"template_dir", sb.set.template_dir,
-				"status", running ? "running" : "stopped",
+				"status", running ? cst.state : "stopped",
 				"memory_mib", (json_int_t)sb.set.mem_mib, "cpus", (int)sb.set.cpus,
 				"disk_bytes", (json_int_t)sb.set.disk_bytes,
 				"disk_used_bytes", (json_int_t)disk_used(&sb),
-				"created", (json_int_t)sb.set.created));
+				"created", (json_int_t)sb.set.created);
+
+			/* Who runs it: the supervisor and its VMM. */
+			if (o && running) {
+				json_object_set_new(o, "pid", json_integer(cst.pid));
+				json_object_set_new(o, "vmm_pid", json_integer(cst.vmm_pid));
+				json_object_set_new(o, "started", json_integer(cst.started));
+			}
+			json_array_append_new(arr, o);
 		} else {
 			char used[32];
 
 			human(disk_used(&sb), used, sizeof(used));
 			printf("%-28s %-10s %-8s %6lluM %4u %10s  %s\n", sb.name,
-			       sb.set.template_name, running ? "running" : "stopped",
+			       sb.set.template_name, running ? cst.state : "stopped",
 			       (unsigned long long)sb.set.mem_mib, sb.set.cpus, used, created);
 		}
 	}
@@ -548,37 +579,13 @@ static const char stop_usage[] =
 	"even that does not end it, its `airlock run` is killed. A stopped sandbox\n"
 	"is left as it is.\n";
 
-static bool runner_gone(const struct sandbox *sb)
-{
-	return !sandbox_running(sb);
-}
-
-static bool vmm_gone(const struct sandbox *sb)
-{
-	return sandbox_vmm_pid(sb) == 0;
-}
-
-/* Waits up to ms for gone(sb), polling. */
-static bool wait_gone(bool (*gone)(const struct sandbox *), const struct sandbox *sb,
-		      int64_t ms)
-{
-	int64_t end = clock_ms() + ms;
-
-	while (!gone(sb)) {
-		if (clock_ms() >= end)
-			return false;
-		usleep(50 * 1000);
-	}
-	return true;
-}
-
-/* SIGTERM to the command (through its `airlock run`, which forwards it);
- * then POWEROFF through the control port; then SIGKILL to `airlock run` and
- * to the VMM, found by the locks they hold on the sandbox's files. */
+/* Asks the sandbox's supervisor to stop it (SIGTERM to the command,
+ * power-off after the grace time, then kill) and waits for it to be gone;
+ * a supervisor that does not go in time is killed, and its VMM with it. */
 static int stop_one(const struct airlock_paths *paths, const char *name, int64_t grace_ms)
 {
 	struct sandbox sb;
-	pid_t runner, vmm;
+	pid_t pid = 0;
 	int r = sandbox_open(&sb, paths, name);
 
 	if (r == -ENOENT) {
@@ -590,23 +597,22 @@ static int stop_one(const struct airlock_paths *paths, const char *name, int64_t
 			say("cannot open sandbox '%s': %s", name, strerror(-r));
 		return 1;
 	}
-	runner = sandbox_runner(&sb);
-	if (runner > 0 && kill(runner, SIGTERM) == 0 && wait_gone(runner_gone, &sb, grace_ms))
-		goto stopped;
-	if (sandbox_running(&sb) && exec_poweroff(sb.sock, 5000, NULL, NULL) == 0 &&
-	    wait_gone(runner_gone, &sb, 10000))
-		goto stopped;
-	if ((runner = sandbox_runner(&sb)) > 0)
-		kill(runner, SIGKILL);
-	if ((vmm = sandbox_vmm_pid(&sb)) > 0)
-		kill(vmm, SIGKILL);
-	if (!wait_gone(runner_gone, &sb, 5000) || !wait_gone(vmm_gone, &sb, 5000)) {
-		say("sandbox '%s' is still running: its processes could not be stopped", name);
-		sandbox_close(&sb);
+	r = control_stop(&sb, CONTROL_TIMEOUT_MS, (int)grace_ms, (int)grace_ms + STOP_EXTRA_MS,
+			 &pid);
+	if (r == -ETIMEDOUT && pid > 0) {
+		/* Its VMM goes with it (PR_SET_PDEATHSIG). */
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 100 && sandbox_running(&sb); i++)
+			clock_sleep_ms(50);
+		r = sandbox_running(&sb) ? -ETIMEDOUT : 0;
+	} else if (r == -ENOENT || r == -ECONNREFUSED) {
+		r = 0;		/* not running: left as it is */
+	}
+	if (r) {
+		say("sandbox '%s' is still running: its processes could not be stopped (%s)",
+		    name, strerror(-r));
 		return 1;
 	}
-stopped:
-	sandbox_close(&sb);
 	puts(name);
 	return 0;
 }

@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -171,7 +170,7 @@ static bool rx_hold(struct virtio_net *n, const struct virtq_chain *c)
 		n->iov_end = ni;
 	}
 	b = &n->held[n->held_end++];
-	*b = (struct net_rx_buf){ c->head, c->w_len, n->iov_end, c->nw };
+	*b = (struct net_rx_buf){ c->head, c->gen, c->w_len, n->iov_end, c->nw };
 	memcpy(n->rx_iov + n->iov_end, c->w, c->nw * sizeof(c->w[0]));
 	n->iov_end += c->nw;
 	n->held_bytes += c->w_len;
@@ -216,7 +215,7 @@ static int rx_gather(struct virtio_net *n, struct virtq *q)
 				return -1;
 			}
 			if (!rx_hold(n, &n->chain)) {
-				virtq_unpop(q);
+				virtq_unpop(q, &n->chain);
 				n->rx_full = true;
 			}
 		}
@@ -274,9 +273,19 @@ static const char *rx_fix_hdr(struct vnet_hdr *h, uint64_t feat, uint16_t nbufs)
 	return NULL;
 }
 
+/* Give held chain b back with len bytes: the scratch chain carries its
+ * head and generation (a chain from rings since reset is not written). */
+static void rx_push(struct virtio_net *n, struct virtq *q, const struct net_rx_buf *b,
+		    uint32_t len)
+{
+	n->chain.head = b->head;
+	n->chain.gen = b->gen;
+	virtq_push(q, &n->chain, len);
+}
+
 /* Read one frame into the held chains. 1: delivered; 2: dropped (the
  * chains stay held); 0: the TAP has nothing; -1: the TAP is gone. */
-static int rx_one(struct virtio_net *n, struct virtq *q)
+static int rx_one(struct virtio_net *n, struct virtq *q, struct virtq_budget *budget)
 {
 	const struct net_rx_buf *first = &n->held[n->held_start];
 	struct iovec *iov = n->rx_iov + first->iov;
@@ -323,7 +332,7 @@ static int rx_one(struct virtio_net *n, struct virtq *q)
 		const struct net_rx_buf *b = &n->held[n->held_start++];
 		uint64_t len = left < b->len ? left : b->len;
 
-		virtq_push(q, b->head, (uint32_t)len);
+		rx_push(n, q, b, (uint32_t)len);
 		left -= len;
 		n->held_bytes -= b->len;
 		n->iov_start = b->iov + b->niov;
@@ -331,17 +340,19 @@ static int rx_one(struct virtio_net *n, struct virtq *q)
 	n->rx_full = false;
 	if (held_count(n) == 0)
 		rx_forget(n);
+	budget->chains = used < budget->chains ? budget->chains - used : 0;
+	virtq_budget_spend(budget, (uint64_t)got);
 	return 1;
 drop:
 	n->stats.rx_dropped++;
 	drop_note(n, "received", why);
+	virtq_budget_spend(budget, (uint64_t)got);
 	return 2;
 }
 
-static void process_rx(struct virtio_net *n)
+static void process_rx(struct virtio_net *n, struct virtq_budget *budget)
 {
 	struct virtq *q = &n->mmio.q[NET_RXQ];
-	unsigned int done = 0;
 	bool pushed = false;
 
 	if (n->tap_dead)
@@ -352,12 +363,11 @@ static void process_rx(struct virtio_net *n)
 		rx_watch(n, false);
 		return;
 	}
-	if (q->used != n->rx_used) {	/* the queue was set up anew */
+	/* Chains held from rings the driver has since set up again. */
+	if (held_count(n) && n->held[n->held_start].gen != q->gen)
 		rx_forget(n);
-		n->rx_used = q->used;
-	}
 	sync_offload(n);
-	while (done < NET_RX_BUDGET) {
+	while (virtq_budget_left(budget)) {
 		int r = rx_gather(n, q);
 
 		if (r < 0)
@@ -365,11 +375,10 @@ static void process_rx(struct virtio_net *n)
 		rx_watch(n, r == 1);
 		if (r == 0)
 			break;
-		r = rx_one(n, q);
+		r = rx_one(n, q, budget);
 		if (r <= 0)
 			break;
 		pushed |= r == 1;
-		done++;
 	}
 	/* Out of budget with frames waiting: EPOLLIN is level-triggered,
 	 * so the loop comes back after its other work. */
@@ -410,26 +419,40 @@ int virtio_net_tx_check(const struct vnet_hdr *h, uint64_t frame_len,
 	return *why ? -EINVAL : 0;
 }
 
-/* Send one chain's frame. The header is read once into h and only h goes
- * to the TAP: the guest cannot change it between the check and the
- * kernel's parse. */
-static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
+/* One transmit chain (virtio_mmio_drain): its frame goes to the TAP, or
+ * is dropped; nothing is written into the chain. The header is read once
+ * into h and only h goes to the TAP: the guest cannot change it between
+ * the check and the kernel's parse. */
+static int64_t tx_chain(void *dev, struct virtq_chain *c, bool resume,
+			struct virtq_budget *budget, const char **why)
 {
-	uint64_t frame_len = c->r_len - NET_HDR_SIZE;
+	struct virtio_net *n = dev;
+	uint64_t frame_len;
 	struct vnet_hdr h;
-	const char *why;
+	const char *bad;
 	ssize_t r;
 	int k;
 
-	virtq_read(c, 0, &h, sizeof(h));
-	if (virtio_net_tx_check(&h, frame_len, n->mmio.drv_features, &why)) {
-		n->stats.tx_dropped++;
-		drop_note(n, "sent", why);
-		return;
+	(void)resume;	/* never: a frame is sent whole or not at all */
+	if (c->nw) {
+		*why = "a tx buffer the device would have to write";
+		return -EINVAL;
 	}
+	if (c->r_len < NET_HDR_SIZE) {
+		*why = "a tx packet shorter than the 12-byte header";
+		return -EINVAL;
+	}
+	frame_len = c->r_len - NET_HDR_SIZE;
+	virtq_read(c, 0, &h, sizeof(h));
+	if (virtio_net_tx_check(&h, frame_len, n->mmio.drv_features, &bad)) {
+		n->stats.tx_dropped++;
+		drop_note(n, "sent", bad);
+		return 0;
+	}
+	virtq_budget_spend(budget, frame_len);
 	if (n->tap_dead) {
 		n->stats.tx_dropped++;
-		return;
+		return 0;
 	}
 	n->tx_iov[0] = (struct iovec){ &h, sizeof(h) };
 	/* A chain has at most VIRTQ_MAX_CHAIN buffers, so this fits. */
@@ -441,71 +464,32 @@ static void tx_one(struct virtio_net *n, const struct virtq_chain *c)
 	while (r < 0 && errno == EINTR);
 	if (r == (ssize_t)(NET_HDR_SIZE + frame_len)) {
 		n->stats.tx_packets++;
-		return;
+		return 0;
 	}
 	n->stats.tx_dropped++;
 	if (r < 0 && errno == EBADFD)
 		tap_dies(n, "writing", errno);
 	else	/* a down interface (EIO), a frame it rejects (EINVAL): this one only */
 		tap_note(n, "writing", r < 0 ? errno : EMSGSIZE);
-}
-
-static void process_tx(struct virtio_net *n)
-{
-	struct virtq *q = &n->mmio.q[NET_TXQ];
-	unsigned int budget = NET_TX_BUDGET;
-	uint64_t one = 1;
-	int r = 0;
-
-	do {
-		bool pushed = false;
-
-		while (budget > 0 && (r = virtq_pop(q, &n->chain)) == 1) {
-			budget--;
-			if (n->chain.nw) {
-				virtio_mmio_fail(&n->mmio, "a tx buffer the device would have to write");
-				return;
-			}
-			if (n->chain.r_len < NET_HDR_SIZE) {
-				virtio_mmio_fail(&n->mmio, "a tx packet shorter than the 12-byte header");
-				return;
-			}
-			tx_one(n, &n->chain);
-			virtq_push(q, n->chain.head, 0);
-			pushed = true;
-		}
-		if (budget > 0 && r < 0) {
-			virtio_mmio_fail(&n->mmio, r == -EFAULT
-					 ? "a tx buffer outside guest memory"
-					 : "a malformed tx descriptor chain");
-			return;
-		}
-		if (pushed)
-			virtio_mmio_notify_used(&n->mmio, NET_TXQ);
-		if (budget == 0) {
-			/* More may wait: come back through the loop, after
-			 * whatever else it has, not in this call. */
-			if (write(n->mmio.kick_fd[NET_TXQ], &one, sizeof(one)) < 0) {
-				/* overflow only: a kick is pending already */
-			}
-			return;
-		}
-	} while (virtq_enable_notify(q));
+	return 0;
 }
 
 /* --- the device -------------------------------------------------------- */
 
-static void net_queue_notify(void *dev, unsigned int q)
+static bool net_queue_notify(void *dev, unsigned int q, struct virtq_budget *budget)
 {
 	struct virtio_net *n = dev;
+	bool more = false;
 
 	if (q == NET_TXQ)
-		process_tx(n);
+		more = virtio_mmio_drain(&n->mmio, NET_TXQ, budget, &n->chain, tx_chain);
 	/* A stalled receive waits for buffers, or for the driver to come
 	 * up (its first transmission says it has): either way, try it. An
-	 * unstalled one hears from the TAP itself. */
+	 * unstalled one hears from the TAP itself, which stays readable
+	 * while frames are left. */
 	if (!n->tap_watched)
-		process_rx(n);
+		process_rx(n, budget);
+	return more;
 }
 
 /* The driver reset the device (on a vCPU thread, lock held): forget its
@@ -516,7 +500,6 @@ static void net_reset(void *dev)
 	struct virtio_net *n = dev;
 
 	rx_forget(n);
-	n->rx_used = NULL;
 	n->offload_synced = false;
 }
 
@@ -548,7 +531,9 @@ static const struct virtio_ops net_ops = {
 void virtio_net_poll(struct virtio_net *n)
 {
 	pthread_mutex_lock(&n->mmio.lock);
-	process_rx(n);
+	struct virtq_budget b = virtio_mmio_budget(&n->mmio);
+
+	process_rx(n, &b);
 	pthread_mutex_unlock(&n->mmio.lock);
 }
 
@@ -653,33 +638,5 @@ int virtio_net_parse_mac(const char *s, uint8_t mac[6])
 	if (m[0] & 1)
 		return -EINVAL;	/* the group bit: a multicast address */
 	memcpy(mac, m, sizeof(m));
-	return 0;
-}
-
-int virtio_net_parse_opt(const char *s, int *fd, uint8_t mac[6], const char **why)
-{
-	static const uint8_t def[6] = VIRTIO_NET_DEFAULT_MAC;
-	unsigned long v;
-	char *end;
-
-	*why = "expected fd:N (an inherited TAP file descriptor)";
-	if (strncmp(s, "fd:", 3) || s[3] < '0' || s[3] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s + 3, &end, 10);
-	if (errno || v > INT32_MAX)
-		return -EINVAL;
-	if (*end == '\0') {
-		memcpy(mac, def, 6);
-	} else if (strncmp(end, ",mac=", 5) == 0) {
-		*why = "mac=: expected six hex bytes XX:XX:XX:XX:XX:XX, not a multicast address";
-		if (virtio_net_parse_mac(end + 5, mac))
-			return -EINVAL;
-	} else {
-		*why = "after fd:N only ,mac=XX:XX:XX:XX:XX:XX may follow";
-		return -EINVAL;
-	}
-	*fd = (int)v;
-	*why = NULL;
 	return 0;
 }

@@ -55,15 +55,11 @@ struct vnet_hdr {
 #define NET_MAX_PACKET (NET_HDR_SIZE + NET_MAX_FRAME)
 /* Receive buffers held at once: UIO_MAXIOV, what one readv takes. */
 #define NET_RX_MAX_IOV 1024u
-/* Work per entry from the I/O loop, so a guest (or the far side of the
- * TAP) cannot keep the loop from its other devices: packets received,
- * chains transmitted. */
-#define NET_RX_BUDGET 64u
-#define NET_TX_BUDGET 64u
 
 /* A receive chain popped and held until a packet fills it. */
 struct net_rx_buf {
 	uint16_t head;
+	uint32_t gen;		/* the queue's generation when popped */
 	uint64_t len;		/* its writable bytes */
 	unsigned int iov;	/* its first entry in rx_iov */
 	unsigned int niov;
@@ -94,7 +90,6 @@ struct virtio_net {
 	unsigned int iov_start, iov_end;
 	uint64_t held_bytes;
 	bool rx_full;			/* rx_iov cannot take the next chain */
-	const uint8_t *rx_used;		/* the used ring the held chains belong to */
 	struct net_stats stats;
 	struct ratelog tap_errors;	/* the TAP's own failures: the first few logged */
 	struct ratelog drops;		/* packets dropped: the first few logged */
@@ -120,8 +115,9 @@ int virtio_net_setup(struct virtio_net *n, const struct guest_mem *gm,
 void virtio_net_exit(struct virtio_net *n);
 
 /* What the I/O loop does when the TAP is readable: receive what the
- * guest's buffers can take, at most NET_RX_BUDGET packets. Tests call
- * it in place of the event loop. */
+ * guest's buffers can take, one batch (virtio_mmio_budget()) at most; a
+ * TAP with frames left stays readable. Tests call it in place of the
+ * event loop. */
 void virtio_net_poll(struct virtio_net *n);
 
 /* Check the header of a frame the guest sends (frame_len bytes follow
@@ -137,9 +133,5 @@ int virtio_net_parse_mac(const char *s, uint8_t mac[6]);
  * administered, the same in every sandbox (each has a network of its
  * own). */
 #define VIRTIO_NET_DEFAULT_MAC { 0x02, 0x00, 0x0a, 0x00, 0x02, 0x0f }
-
-/* airlock-vmm's --net value: "fd:N[,mac=XX:XX:XX:XX:XX:XX]". 0, or
- * -EINVAL with *why naming the part that is wrong. */
-int virtio_net_parse_opt(const char *s, int *fd, uint8_t mac[6], const char **why);
 
 #endif

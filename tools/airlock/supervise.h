@@ -1,0 +1,58 @@
+/* The supervisor of a running sandbox: the `airlock run` process. It opens
+ * everything the sandbox's host processes need (the kernel, the initramfs,
+ * the template and sandbox disks, the console file, /dev/kvm, the vsock
+ * listener), starts each with exactly those descriptors (lib/spawn.h) —
+ * the VMM jailed, as an identity of its own — watches them, and answers
+ * the sandbox's control socket (control.h). */
+#ifndef AIRLOCK_TOOLS_SUPERVISE_H
+#define AIRLOCK_TOOLS_SUPERVISE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tools/airlock/sandbox.h"
+
+enum sv_state { SV_BOOTING, SV_RUNNING, SV_STOPPING };
+
+struct supervisor {
+	struct sandbox *sb;
+	const struct airlock_paths *paths;
+	pid_t vmm;		/* 0: none started */
+	int vmm_pidfd;		/* to watch it from the control thread */
+	int vmm_status;		/* wait status once reaped */
+	bool vmm_reaped;
+	int64_t started;	/* seconds since the epoch */
+	_Atomic int state;	/* enum sv_state */
+	int control_fd;		/* the control socket's listener */
+	int wake[2];		/* ends the control thread */
+	pthread_t control;
+	bool control_running;
+	int poweroff_wait_ms;	/* supervisor_shutdown(); 0: the default, 30 s */
+};
+
+/* Starts sb's VMM (lock held) in serve mode and opens its control socket.
+ * Returns 0 once both are up, or -errno after saying why. */
+int supervisor_start(struct supervisor *sv, struct sandbox *sb,
+		     const struct airlock_paths *p);
+
+/* The sandbox's command is running: `airlock ls` says so from now on. */
+void supervisor_running(void *sv);
+
+/* True while the VMM lives (reaps it when it has ended). */
+bool supervisor_vmm_alive(void *sv);
+
+/* Ends the VM: asks airlock-init to power off (the disk is left clean),
+ * then waits; SIGTERM, then SIGKILL, if it does not end in time. Returns 0
+ * if it ended cleanly, -errno (after saying why) if not. */
+int supervisor_shutdown(struct supervisor *sv);
+
+/* The VMM's last messages, prefixed and made harmless, on stderr. */
+void supervisor_print_log(const struct supervisor *sv);
+
+/* Stops the control socket and whatever still runs. */
+void supervisor_close(struct supervisor *sv);
+
+#endif
