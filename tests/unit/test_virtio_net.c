@@ -918,6 +918,14 @@ TEST(rx_bounded_work_per_poll)
 		got++;
 	}
 	CHECK_EQ(got, 100);
+	/* Frames that are dropped count too, even empty ones. */
+	for (int i = 0; i < 100; i++)
+		CHECK_EQ(send(sv[1], "", 0, 0), 0);
+	virtio_net_poll(&n);
+	CHECK_EQ(n.stats.rx_dropped, VIRTIO_BATCH_CHAINS);
+	virtio_net_poll(&n);
+	CHECK_EQ(n.stats.rx_dropped, 100);
+	CHECK(!rx_next(&id, &len));
 	teardown();
 }
 

@@ -346,6 +346,9 @@ static int rx_one(struct virtio_net *n, struct virtq *q, struct virtq_budget *bu
 drop:
 	n->stats.rx_dropped++;
 	drop_note(n, "received", why);
+	/* A dropped frame counts as a chain: even empty ones end a batch. */
+	if (budget->chains)
+		budget->chains--;
 	virtq_budget_spend(budget, (uint64_t)got);
 	return 2;
 }
