@@ -18,9 +18,11 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 #include "lib/clock.h"
+#include "lib/tap.h"
 #include "lib/unixsock.h"
 #include "lib/vsock_broker.h"
 
@@ -120,6 +122,7 @@ static int open_all(const struct vmm_opts *o, struct inputs *in)
 {
 	const char *why = NULL;
 	char nb[16], err[512];
+	int r;
 
 	in->kernel = vmm_open_image(&o->kernel, &in->kernel_len, &why);
 	if (in->kernel < 0) {
@@ -157,6 +160,12 @@ static int open_all(const struct vmm_opts *o, struct inputs *in)
 		}
 		in->vsock_listen = o->vsock.fd;
 		in->vsock_broker = o->vsock_broker_fd;
+	}
+	if (o->net_fd >= 0 && (r = tap_check(o->net_fd, NULL)) < 0) {
+		vmm_msg("--net fd:%d: %s", o->net_fd, r == -EBADF ? "no such open file descriptor"
+			: "not a TAP attached to an interface, opened with IFF_TAP, "
+			  "IFF_NO_PI and IFF_VNET_HDR");
+		return EXIT_USAGE;
 	}
 	if (o->kvm_fd >= 0) {
 		in->kvm = kvm_check_fd(o->kvm_fd, "/sys/module", o->allow_pvm, err, sizeof(err));
@@ -267,11 +276,12 @@ int main(int argc, char **argv)
 	static struct virtio_blk blk[VMM_MAX_DISKS];
 	static struct virtio_vsock vsock;
 	static struct virtio_rng rng;
+	static struct virtio_net net;
 	static struct vmm_opts o;
 	static struct vmm_seccomp_cfg fcfg;
 	struct inputs in = { .kvm = -1, .kernel = -1, .initrd = -1, .console = -1,
 			     .vsock_listen = -1, .vsock_broker = -1 };
-	unsigned int nslots, rng_slot, vsock_slot;
+	unsigned int nslots, rng_slot, vsock_slot, net_slot;
 	struct vm vm;
 	struct serial con, out;
 	struct x86_kernel k;
@@ -322,10 +332,11 @@ int main(int argc, char **argv)
 	}
 	/* MMIO slots, in the order the guest probes them: the disks first
 	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
-	 * vsock if asked for. */
+	 * vsock and virtio-net (eth0) if asked for. */
 	rng_slot = o.ndisks;
 	vsock_slot = rng_slot + 1;
-	nslots = vsock_slot + (o.have_vsock ? 1 : 0);
+	net_slot = vsock_slot + (o.have_vsock ? 1 : 0);
+	nslots = net_slot + (o.net_fd >= 0 ? 1 : 0);
 	if (board_virtio_cmdline(devices, sizeof(devices), nslots, o.extra_cmdline) < 0 ||
 	    bootargs_build(cmdline, sizeof(cmdline), o.console_kind == CONSOLE_NONE, o.argc,
 			   o.argv, devices) < 0 ||
@@ -422,6 +433,13 @@ int main(int argc, char **argv)
 			goto out_vm;
 		}
 	}
+	if (o.net_fd >= 0 &&
+	    (r = virtio_net_init(&net, &vm, board_virtio_base(net_slot),
+				 board_virtio_irq(net_slot), o.net_fd, o.mac))) {
+		vmm_msg("cannot set up virtio-net on fd:%d: %s", o.net_fd, strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
 	for (unsigned int i = 0; i < o.cpus; i++) {
 		const char *what;
 
@@ -446,6 +464,7 @@ int main(int argc, char **argv)
 			.vsock_listen_fd = o.have_vsock ? vsock.listen_fd : -1,
 			.vsock_broker_fd = o.have_vsock ? vsock.broker_fd : -1,
 			.vsock_timer_fd = o.have_vsock ? vsock.timer_fd : -1,
+			.tap_fd = o.net_fd,
 			.vcpu_wfd = vm.vcpu_wfd, .n_vcpu_wfd = vm.n_vcpu_wfd,
 		};
 		vm.seccomp = &fcfg;

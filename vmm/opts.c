@@ -1,6 +1,7 @@
 /* airlock-vmm's options: see opts.h. */
 #include "vmm/opts.h"
 #include "vmm/diag.h"
+#include "vmm/virtio/net.h"
 #include "lib/size.h"
 
 #include <errno.h>
@@ -41,6 +42,9 @@ static void usage(FILE *f)
 	      "                       Unix socket PATH_P; no other port is reachable\n"
 	      "  --vsock-broker fd:N  open guest-initiated streams through this broker\n"
 	      "                       (a supervisor's socket) instead of PATH_P\n"
+	      "  --net fd:N[,mac=M]   virtio-net (eth0) on the TAP fd N, opened with\n"
+	      "                       IFF_TAP, IFF_NO_PI and IFF_VNET_HDR; MAC address M\n"
+	      "                       (default 02:00:0a:00:02:0f)\n"
 	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
 	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
 	      "  --console WHERE      kernel console to none (default: kept in memory\n"
@@ -116,6 +120,28 @@ static int parse_file(const char *opt, const char *s, struct vmm_file *f)
 	return 0;
 }
 
+/* --net fd:N[,mac=XX:XX:XX:XX:XX:XX] */
+static int parse_net(const char *s, struct vmm_opts *o)
+{
+	const char *mac = strstr(s, ",mac=");
+	size_t n = mac ? (size_t)(mac - s) : strlen(s);
+	char fd[16] = "";
+
+	if (n < sizeof(fd))
+		memcpy(fd, s, n);
+	if (n >= sizeof(fd) || parse_fd(fd, &o->net_fd)) {
+		vmm_msg("--net '%s': expected fd:N (an inherited TAP, N from 3 to %d), "
+			"then optionally ,mac=XX:XX:XX:XX:XX:XX", s, MAX_INHERITED_FD);
+		return -EINVAL;
+	}
+	if (mac && virtio_net_parse_mac(mac + 5, o->mac)) {
+		vmm_msg("--net '%s': mac=: expected six hex bytes XX:XX:XX:XX:XX:XX, "
+			"not a multicast address", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_jail(const char *s, struct vmm_jail_opts *j)
 {
 	unsigned long long uid, gid;
@@ -139,7 +165,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
 	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
-	       O_CONSOLE_MAX, O_VSOCK_PORT, O_VSOCK_BROKER, O_KVM, O_JAIL };
+	       O_CONSOLE_MAX, O_VSOCK_PORT, O_VSOCK_BROKER, O_KVM, O_JAIL, O_NET };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -149,6 +175,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 		{ "vsock-cid", required_argument, NULL, O_VSOCK_CID },
 		{ "vsock-port", required_argument, NULL, O_VSOCK_PORT },
 		{ "vsock-broker", required_argument, NULL, O_VSOCK_BROKER },
+		{ "net", required_argument, NULL, O_NET },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "console", required_argument, NULL, O_CONSOLE },
@@ -171,7 +198,8 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	*o = (struct vmm_opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
 				.boot = X86_BOOT_AUTO, .seccomp = true, .kvm_fd = -1,
 				.vsock_broker_fd = -1, .console_max = DEFAULT_CONSOLE_MAX,
-				.console_kind = CONSOLE_NONE };
+				.console_kind = CONSOLE_NONE, .net_fd = -1,
+				.mac = VIRTIO_NET_DEFAULT_MAC };
 	o->console.fd = -1;
 	optind = 1;
 	opterr = 0;
@@ -226,6 +254,10 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 				vmm_msg("--vsock-broker '%s': expected fd:N", optarg);
 				return -EINVAL;
 			}
+			break;
+		case O_NET:
+			if (parse_net(optarg, o))
+				return -EINVAL;
 			break;
 		case O_DISK: {
 			size_t len = strlen(optarg);
@@ -367,6 +399,7 @@ unsigned int vmm_opts_fds(const struct vmm_opts *o, int *fds, unsigned int max)
 	if (o->console_kind == CONSOLE_FILE)
 		ADD(o->console.fd);
 	ADD(o->kvm_fd);
+	ADD(o->net_fd);
 #undef ADD
 	return n;
 }

@@ -50,6 +50,8 @@ struct vmm_opts {
 	enum { CONSOLE_NONE, CONSOLE_STDOUT, CONSOLE_STDERR, CONSOLE_FILE } console_kind;
 	uint64_t console_max;	/* bytes into a console file at most; 0: no limit */
 	int kvm_fd;		/* fd:N for /dev/kvm, else -1 (opened at start) */
+	int net_fd;		/* --net fd:N, the TAP; -1: no network device */
+	uint8_t mac[6];		/* the guest's MAC address */
 	const char *extra_cmdline;
 	unsigned int cpus;
 	uint64_t mem_mib;

@@ -5,6 +5,7 @@
 #include "lib/sysfilter.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -31,9 +32,9 @@ static const struct sf_rule common[] = {
  * makes a descriptor, passes one, or reaches a path. */
 static const struct sf_rule main_any_fd[] = {
 	{ SCMP_SYS(read), 0, { { 0 } }, "the signalfd, eventfds, the timerfd; vsock CONNECT lines" },
-	{ SCMP_SYS(readv), 0, { { 0 } }, "vsock: host socket data into guest rx buffers" },
+	{ SCMP_SYS(readv), 0, { { 0 } }, "vsock: host socket data, virtio-net: TAP frames, into guest rx buffers" },
 	{ SCMP_SYS(write), 0, { { 0 } }, "interrupts (eventfds), messages; vsock: the OK line" },
-	{ SCMP_SYS(writev), 0, { { 0 } }, "vsock: guest data to a host socket" },
+	{ SCMP_SYS(writev), 0, { { 0 } }, "vsock: guest data to a host socket; virtio-net: a frame to the TAP" },
 	/* sendto without an address is send(): on a connected stream only. */
 	{ SCMP_SYS(sendto), 1, { { 4, SF_EQ, 0 } }, "vsock: buffered guest data, the OK line" },
 	{ SCMP_SYS(shutdown), 0, { { 0 } }, "vsock: the guest shut one side of a stream" },
@@ -118,5 +119,10 @@ int seccomp_install_main(const struct vmm_seccomp_cfg *c, char *err, size_t errl
 	if (c->vsock_broker_fd >= 0)
 		sf_add1(f, SCMP_SYS(recvmsg), 1,
 			(struct sf_arg[]){ A(0, SF_EQ32, c->vsock_broker_fd) });
+	/* virtio-net: the TAP's offloads follow the features each driver
+	 * accepts (set before its first frame); that request, that fd. */
+	if (c->tap_fd >= 0)
+		sf_add1(f, SCMP_SYS(ioctl), 2, (struct sf_arg[]){ A(0, SF_EQ32, c->tap_fd),
+								   A(1, SF_EQ, TUNSETOFFLOAD) });
 	return sf_load(f, "main", err, errlen);
 }

@@ -18,6 +18,7 @@ struct vmm_seccomp_cfg {
 	int vsock_listen_fd;		/* hybrid vsock: host programs connect */
 	int vsock_broker_fd;		/* guest-initiated streams come from it */
 	int vsock_timer_fd;
+	int tap_fd;			/* virtio-net's TAP */
 	const int *vcpu_wfd;		/* what vCPU threads may write to */
 	unsigned int n_vcpu_wfd;
 };

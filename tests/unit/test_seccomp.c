@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,7 +34,7 @@
 /* The fds the filters are built for, all real (so allowed calls work). */
 static struct {
 	int vm, vcpu, other_vcpu, wfd, not_wfd;		/* vCPU side */
-	int epfd, other_ep, disk, not_disk, listener, other_sock, timer;
+	int epfd, other_ep, disk, not_disk, listener, other_sock, timer, tap;
 	int out_pipe[2];
 	pid_t parent;
 } fx;
@@ -59,7 +60,8 @@ static struct vmm_seccomp_cfg cfg(void)
 	return (struct vmm_seccomp_cfg){
 		.vm_fd = fx.vm, .epfd = fx.epfd, .disk_fds = disks, .ndisks = 1,
 		.vsock_listen_fd = fx.listener, .vsock_broker_fd = -1,
-		.vsock_timer_fd = fx.timer, .vcpu_wfd = wfds, .n_vcpu_wfd = 2,
+		.vsock_timer_fd = fx.timer, .tap_fd = fx.tap, .vcpu_wfd = wfds,
+		.n_vcpu_wfd = 2,
 	};
 }
 
@@ -181,6 +183,8 @@ static void read_other_disk(void)
 
 	preadv(fx.not_disk, &iov, 1, 0);
 }
+static void tap_offload_elsewhere(void) { ioctl(fx.not_disk, TUNSETOFFLOAD, 0ul); }
+static void tap_other_ioctl(void) { ioctl(fx.tap, TUNSETIFF, NULL); }
 static void accept_elsewhere(void) { accept4(fx.other_sock, NULL, NULL, SOCK_NONBLOCK); }
 static void other_epoll(void) { epoll_ctl(fx.other_ep, EPOLL_CTL_ADD, fx.wfd, &(struct epoll_event){ .events = EPOLLIN }); }
 
@@ -215,6 +219,9 @@ static void main_work(void)
 	(void)!write(fx.wfd, "x", 1);
 	(void)!read(fx.out_pipe[0], b, 0);
 	send(fx.other_sock, "x", 1, MSG_DONTWAIT);
+	ioctl(fx.tap, TUNSETOFFLOAD, 0ul);	/* ENOTTY on our stand-in */
+	readv(fx.tap, &iov, 1);
+	writev(fx.tap, &iov, 1);
 	close(fx.not_disk);
 }
 
@@ -249,6 +256,7 @@ static void setup(void)
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	fx.other_sock = sv[0];
 	fx.timer = open("/dev/null", O_RDONLY);
+	fx.tap = open("/dev/null", O_RDWR);
 }
 
 TEST(vcpu_filter_allows_its_work)
@@ -298,6 +306,8 @@ TEST(main_filter_refuses_the_rest)
 	EXPECT_TRAP(MAIN, leave_namespaces, SYS_unshare);
 	EXPECT_TRAP(MAIN, map_memory, SYS_mmap);
 	EXPECT_TRAP(MAIN, run_other_vcpu, SYS_ioctl);
+	EXPECT_TRAP(MAIN, tap_offload_elsewhere, SYS_ioctl);
+	EXPECT_TRAP(MAIN, tap_other_ioctl, SYS_ioctl);
 	EXPECT_TRAP(MAIN, read_other_disk, SYS_preadv);
 	EXPECT_TRAP(MAIN, accept_elsewhere, SYS_accept4);
 	EXPECT_TRAP(MAIN, other_epoll, SYS_epoll_ctl);

@@ -60,6 +60,12 @@ static void raise_irq(struct virtio_mmio *m, uint32_t why)
 {
 	uint64_t one = 1;
 
+	/* Already pending, not yet acknowledged: the driver's handler will
+	 * acknowledge and then look at every queue, so another edge would
+	 * only cost it a second pass (three exits) for nothing. This is
+	 * what a level-triggered line does. */
+	if ((m->int_status & why) == why)
+		return;
 	m->int_status |= why;
 	if (write(m->irq_fd, &one, sizeof(one)) < 0) {
 		/* An eventfd write fails only on counter overflow: the
@@ -106,10 +112,16 @@ static void refuse(struct virtio_mmio *m, const char *fmt, ...)
 		last ? " (further refused writes are not reported)" : "");
 }
 
-static bool live(const struct virtio_mmio *m)
+bool virtio_mmio_live(const struct virtio_mmio *m)
 {
 	return (m->status & VIRTIO_STATUS_DRIVER_OK) &&
 	       !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio *m)
+{
+	m->config_gen++;
+	raise_irq(m, INT_CONFIG);
 }
 
 void virtio_mmio_notify_used(struct virtio_mmio *m, unsigned int q)
@@ -140,7 +152,7 @@ bool virtio_mmio_kick(struct virtio_mmio *m, unsigned int q)
 	bool more = false;
 
 	pthread_mutex_lock(&m->lock);
-	if (q < m->ops->nqueues && live(m) && m->q[q].ready) {
+	if (q < m->ops->nqueues && virtio_mmio_live(m) && m->q[q].ready) {
 		struct virtq_budget b = virtio_mmio_budget(m);
 
 		more = m->ops->queue_notify(m->dev, q, &b);
