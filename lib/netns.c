@@ -519,7 +519,7 @@ int netns_open_port(int opener, uint16_t port)
 	return fd;
 }
 
-void netns_close(struct netns *ns)
+void netns_close_fds(struct netns *ns)
 {
 	int *fds[] = { &ns->tap, &ns->dns_udp, &ns->dns_tcp, &ns->opener };
 
@@ -533,6 +533,11 @@ void netns_close(struct netns *ns)
 			close(ns->tcp[i]);
 			ns->tcp[i] = -1;
 		}
+}
+
+void netns_close(struct netns *ns)
+{
+	netns_close_fds(ns);
 	if (ns->pid > 0) {
 		kill(ns->pid, SIGKILL);
 		waitpid(ns->pid, NULL, 0);

@@ -46,7 +46,9 @@ int netns_create(const struct netns_config *cfg, struct netns *ns, char *why,
  * the descriptor.) */
 int netns_open_port(int opener, uint16_t port);
 
-/* Closes whatever descriptors are still >= 0 and ends the opener. */
+/* Closes whatever descriptors are still >= 0 (and sets them to -1). */
+void netns_close_fds(struct netns *ns);
+/* The same, and ends the opener. */
 void netns_close(struct netns *ns);
 
 #endif

@@ -5,6 +5,7 @@
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "tools/airlock/net.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -537,7 +538,7 @@ int paths_check(const struct airlock_paths *p)
 int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 {
 	char mem[24], cpus[16], tdisk[PATH_MAX + 4], disk[PATH_MAX], console[PATH_MAX];
-	char log[PATH_MAX], image[PATH_MAX];
+	char log[PATH_MAX], image[PATH_MAX], cmdline[256] = "airlock.root=vda airlock.upper=vdb quiet";
 	char *const envp[] = { NULL };
 	int r, logfd;
 	pid_t pid;
@@ -564,6 +565,19 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 	}
 	unlink(sb->sock);
 	unlink(console);	/* this boot's console only; the VMM appends */
+	if (sb->net_opts && !(sb->net_opts->network &&
+			      strcmp(sb->net_opts->network, "none") == 0)) {
+		sb->net = calloc(1, sizeof(*sb->net));
+		r = sb->net ? sandbox_net_start(sb->net, sb, p, sb->net_opts) : -ENOMEM;
+		if (r) {
+			free(sb->net);
+			sb->net = NULL;
+			close(logfd);
+			return r;
+		}
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+			 " %s", sb->net->param);
+	}
 
 	pid = fork();
 	if (pid < 0) {
@@ -577,7 +591,9 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 			"--cpus", cpus, "--memory", mem,
 			"--disk", tdisk, "--disk", disk, "--vsock", sb->sock,
 			"--console", console,
-			"--cmdline", "airlock.root=vda airlock.upper=vdb quiet",
+			"--cmdline", cmdline,
+			/* The TAP, as fd 3. */
+			sb->net ? "--net" : NULL, "fd:3",
 			NULL,
 		};
 		sigset_t none;
@@ -596,14 +612,31 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
 		    dup2(logfd, 2) < 0)
 			_exit(125);
+		if (sb->net && dup2(fcntl(sb->net->ns.tap, F_DUPFD_CLOEXEC, 10), 3) < 0)
+			_exit(125);
 		execve(p->vmm, (char *const *)argv, envp);
 		dprintf(2, "airlock: cannot run %s: %s\n", p->vmm, strerror(errno));
 		_exit(125);
 	}
 	close(logfd);
+	if (sb->net)
+		sandbox_net_tap_handed(sb->net);
 	sb->vmm = pid;
 	sb->vmm_reaped = false;
 	return 0;
+}
+
+/* Ends the network; says so if it went away during the run. */
+static int stop_net(struct sandbox *sb)
+{
+	int r = 0;
+
+	if (sb->net) {
+		r = sandbox_net_stop(sb->net, sb);
+		free(sb->net);
+		sb->net = NULL;
+	}
+	return r;
 }
 
 bool sandbox_vmm_alive(void *arg)
@@ -649,7 +682,16 @@ void sandbox_print_log(const struct sandbox *sb)
 	fclose(f);
 }
 
+static int vm_shutdown(struct sandbox *sb);
+
 int sandbox_shutdown(struct sandbox *sb)
+{
+	int r = vm_shutdown(sb), rn = stop_net(sb);
+
+	return r ? r : rn;
+}
+
+static int vm_shutdown(struct sandbox *sb)
 {
 	int st;
 
@@ -687,6 +729,7 @@ void sandbox_close(struct sandbox *sb)
 		kill(sb->vmm, SIGKILL);
 		wait_vmm(sb, TERM_WAIT_MS);
 	}
+	stop_net(sb);
 	if (sb->lock_fd >= 0)
 		close(sb->lock_fd);
 	sb->lock_fd = -1;

@@ -57,6 +57,9 @@ struct sandbox_settings {
 	int64_t created;	/* seconds since the epoch */
 };
 
+struct net_opts;
+struct sandbox_net;
+
 struct sandbox {
 	char name[SANDBOX_NAME_MAX + 1];
 	char dir[PATH_MAX];
@@ -66,6 +69,9 @@ struct sandbox {
 	pid_t vmm;		/* 0: not started by us */
 	int vmm_status;		/* wait status once reaped */
 	bool vmm_reaped;
+	/* The network (net.h): NULL options or --network none, none. */
+	const struct net_opts *net_opts;
+	struct sandbox_net *net;	/* while it has one */
 };
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most SANDBOX_NAME_MAX bytes (as Docker's
@@ -99,7 +105,8 @@ pid_t sandbox_runner(const struct sandbox *sb);
 pid_t sandbox_vmm_pid(const struct sandbox *sb);
 
 /* Starts airlock-vmm on the sandbox (lock held) in serve mode, with the
- * VMM's messages going to dir/vmm.log and the kernel's to dir/console.log.
+ * VMM's messages going to dir/vmm.log and the kernel's to dir/console.log;
+ * with sb->net_opts, first its network (net.h) and the VMM on its TAP.
  * Returns 0 once the process is started, or -errno after saying why. */
 int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p);
 /* True while the VMM process lives (reaps it when it has ended). */

@@ -103,19 +103,44 @@ static void halve(struct netlog *l)
 		l->size = to;
 }
 
+/* UTC date and time of t. Not gmtime()/strftime(): glibc reads the time
+ * zone file on first use, and the gateway opens no file. Days to civil
+ * date as in Howard Hinnant's date algorithms. */
+static void utc(time_t t, char *out, size_t size)
+{
+	int64_t days = t / 86400, secs = t % 86400, z, era, doe, yoe, doy, mp;
+	int64_t y, m, d;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	snprintf(out, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", (long long)y,
+		 (long long)m, (long long)d, (long long)(secs / 3600),
+		 (long long)(secs / 60 % 60), (long long)(secs % 60));
+}
+
 void netlog_write(struct netlog *l, const struct netlog_entry *e)
 {
 	static char line[LINE_MAX_];
-	char ts[40];
+	char ts[96];
 	size_t n = 0;
 	struct timespec now;
-	struct tm tm;
 
 	if (l->fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	utc(now.tv_sec, ts, sizeof(ts));
 	add(line, sizeof(line), &n, "{\"time\":\"%s.%03ldZ\"", ts,
 	    now.tv_nsec / 1000000);
 	member(line, sizeof(line), &n, "sandbox", l->sandbox);

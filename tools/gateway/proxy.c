@@ -422,7 +422,8 @@ static void on_resolved(struct gw *g, struct resolve_wait *w, int err,
 			 err == -ENOENT ? "no such name" : err == -ENODATA ?
 			 "it has no address" : err == -ETIMEDOUT ?
 			 "the nameservers did not answer" : err == -EAGAIN ?
-			 "too many lookups at once" : strerror(-err));
+			 "too many lookups at once" : err == -ENXIO ?
+			 "this host has no nameserver" : strerror(-err));
 		conn_fail(g, c, why);
 		return;
 	}
@@ -498,7 +499,8 @@ static void decide(struct gw *g, struct conn *c)
 	if (!v.allow) {
 		char hint[400];
 
-		hint_allow(g, hint, sizeof(hint), "HOST", c->port);
+		snprintf(hint, sizeof(hint), "only names the policy allows are "
+			 "reached: airlock policy allow %s HOST", g->sandbox);
 		refuse(g, c, v.why, v.rule >= 0 ? "" : hint);
 		return;
 	}

@@ -154,10 +154,11 @@ int resolver_new(const char *conf, size_t clen, const char *map, size_t mlen,
 	r->nservers = (size_t)resolver_parse_conf(conf, clen, r->servers,
 						  MAX_SERVERS);
 	if (!r->nservers) {
-		snprintf(why, size, "resolv.conf names no nameserver the gateway "
-			 "could ask");
-		free(r);
-		return -EINVAL;
+		/* Served all the same: DNS answers, connections fail. */
+		snprintf(r->describe, sizeof(r->describe), "no nameserver (the host's "
+			 "resolv.conf names none): no name can be reached");
+		*out = r;
+		return 0;
 	}
 	n = (size_t)snprintf(r->describe, sizeof(r->describe), "nameserver");
 	for (size_t i = 0; i < r->nservers && n < sizeof(r->describe); i++) {
@@ -360,6 +361,10 @@ void resolver_lookup(struct gw *g, const char *name, struct resolve_wait *w)
 				return;
 			}
 		w->done(g, w, -ENOENT, NULL, 0);
+		return;
+	}
+	if (!r->nservers) {
+		w->done(g, w, -ENXIO, NULL, 0);
 		return;
 	}
 	e = cache_find(r, name, g->now);
