@@ -12,6 +12,7 @@
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 #include "lib/clock.h"
@@ -67,6 +68,8 @@ struct opts {
 	const char *vsock;	/* the VM's Unix socket for vsock streams */
 	uint64_t vsock_cid;
 	const char *initrd;
+	int net_fd;		/* --net fd:N, the TAP; -1: no network device */
+	uint8_t mac[6];
 	const char *extra_cmdline;
 	const char *console;	/* NULL: none, kept in memory for diagnostics */
 	uint64_t console_max;	/* bytes into a console file at most; 0: no limit */
@@ -117,6 +120,9 @@ static void usage(FILE *f)
 	      "                       connecting to PATH and sending \"CONNECT P\\n\"; guest\n"
 	      "                       streams to host port P go to PATH_P\n"
 	      "  --vsock-cid N        the guest's vsock CID (default 3)\n"
+	      "  --net fd:N[,mac=M]   virtio-net on the inherited TAP fd N (IFF_TAP,\n"
+	      "                       IFF_NO_PI, IFF_VNET_HDR); MAC M (default\n"
+	      "                       02:00:0a:00:02:0f)\n"
 	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
 	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
 	      "  --console WHERE      kernel console to none (default: kept in memory\n"
@@ -158,7 +164,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
 	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
-	       O_CONSOLE_MAX };
+	       O_CONSOLE_MAX, O_NET };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -166,6 +172,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "vsock-cid", required_argument, NULL, O_VSOCK_CID },
+		{ "net", required_argument, NULL, O_NET },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "console", required_argument, NULL, O_CONSOLE },
@@ -179,11 +186,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ 0 },
 	};
 	unsigned long long v;
-	const char *end;
+	const char *end, *why;
 	int c;
 
 	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
-			    .boot = X86_BOOT_AUTO, .seccomp = true,
+			    .net_fd = -1, .boot = X86_BOOT_AUTO, .seccomp = true,
 			    .console_max = DEFAULT_CONSOLE_MAX };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
@@ -233,6 +240,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->ndisks++;
 			break;
 		}
+		case O_NET:
+			if (virtio_net_parse_opt(optarg, &o->net_fd, o->mac, &why)) {
+				msg("--net '%s': %s", optarg, why);
+				return -EINVAL;
+			}
+			break;
 		case O_CPUS:
 			if (parse_uint(optarg, X86_MAX_VCPUS, &v, &end) || *end || v < 1) {
 				msg("--cpus '%s': expected a number from 1 to %d", optarg,
@@ -574,7 +587,8 @@ int main(int argc, char **argv)
 	static struct virtio_blk blk[MAX_DISKS];
 	static struct virtio_vsock vsock;
 	static struct virtio_rng rng;
-	unsigned int ndev, rng_slot, vsock_slot;
+	static struct virtio_net net;
+	unsigned int ndev, rng_slot, vsock_slot, net_slot;
 	int disk_fd[MAX_DISKS];
 	uint64_t disk_size[MAX_DISKS];
 	struct opts o;
@@ -589,15 +603,18 @@ int main(int argc, char **argv)
 	int sig, status, rc = EXIT_USAGE, r;
 	uint64_t t0 = clock_ns();
 
-	/* Nothing inherited leaks into a process that runs guest code, and
-	 * a crash leaves no core file of guest data behind (guest RAM is
+	/* A crash leaves no core file of guest data behind (guest RAM is
 	 * MADV_DONTDUMP too, but device buffers are not). */
-	close_range(3, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
+	/* Nothing inherited leaks into a process that runs guest code but
+	 * the fds named on the command line (the TAP). */
+	if (o.net_fd > 3)
+		close_range(3, (unsigned int)o.net_fd - 1, 0);
+	close_range(o.net_fd >= 3 ? (unsigned int)o.net_fd + 1 : 3, ~0u, 0);
 	for (unsigned int i = 0; i < MAX_DISKS; i++)
 		disk_fd[i] = -1;
 
@@ -623,10 +640,11 @@ int main(int argc, char **argv)
 	}
 	/* MMIO slots, in the order the guest probes them: the disks first
 	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
-	 * vsock if asked for. */
+	 * vsock and virtio-net (eth0) if asked for. */
 	rng_slot = o.ndisks;
 	vsock_slot = rng_slot + 1;
-	ndev = vsock_slot + (o.vsock ? 1 : 0);
+	net_slot = vsock_slot + (o.vsock ? 1 : 0);
+	ndev = net_slot + (o.net_fd >= 0 ? 1 : 0);
 	for (unsigned int i = 0, n = 0; i < ndev; i++) {
 		/* Devices are announced on the command line (no ACPI, no DT). */
 		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
@@ -745,6 +763,16 @@ int main(int argc, char **argv)
 			goto out_vm;
 		}
 	}
+	if (o.net_fd >= 0 &&
+	    (r = virtio_net_init(&net, &vm, VIRTIO_MMIO_BASE + net_slot * 0x1000ull,
+				 VIRTIO_IRQ_BASE + net_slot, o.net_fd, o.mac))) {
+		msg("--net fd:%d: %s", o.net_fd, r == -EBADF ? "no such open file descriptor" :
+		    r == -ENOTTY || r == -EINVAL || r == -EBADFD ? "not a TAP attached to an "
+		    "interface, opened with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR" : strerror(-r));
+		rc = r == -EBADF || r == -ENOTTY || r == -EINVAL || r == -EBADFD
+			     ? EXIT_USAGE : EXIT_VM_FAILED;
+		goto out_vm;
+	}
 	for (unsigned int i = 0; i < o.cpus; i++) {
 		const char *what;
 
@@ -778,7 +806,7 @@ int main(int argc, char **argv)
 		rc = EXIT_VM_FAILED;
 		goto out_stop;
 	}
-	if (o.seccomp && seccomp_install_main(err, sizeof(err))) {
+	if (o.seccomp && seccomp_install_main(o.net_fd, err, sizeof(err))) {
 		msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_stop;

@@ -4,6 +4,7 @@
 #include "vmm/seccomp.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -88,7 +89,8 @@ static const struct rule main_only[] = {
 	{ SCMP_SYS(getrandom), "virtio-rng: the guest's entropy, from the host kernel's pool" },
 	{ SCMP_SYS(accept4), "vsock: host programs connecting to the VM's socket" },
 	{ SCMP_SYS(connect), "vsock: guest streams to PATH_<port> (socket() is AF_UNIX only)" },
-	{ SCMP_SYS(readv), "vsock: host socket data into guest rx buffers" },
+	{ SCMP_SYS(readv), "vsock: host socket data, virtio-net: TAP frames, into guest rx buffers" },
+	{ SCMP_SYS(writev), "virtio-net: a guest frame (header, then its buffers) to the TAP" },
 	{ SCMP_SYS(sendmsg), "vsock: guest data to a host socket" },
 	{ SCMP_SYS(sendto), "vsock: the OK line, buffered guest data" },
 	{ SCMP_SYS(shutdown), "vsock: the guest shut its sending or receiving side" },
@@ -148,7 +150,7 @@ int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen)
 	return load(ctx, r, "vCPU", err, errlen);
 }
 
-int seccomp_install_main(char *err, size_t errlen)
+int seccomp_install_main(int tap_fd, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r;
@@ -166,5 +168,10 @@ int seccomp_install_main(char *err, size_t errlen)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 				     ARG_EQ32(0, AF_UNIX),
 				     ARG_EQ32(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC));
+	/* virtio-net: the TAP's offloads follow the features each driver
+	 * accepts (set before its first packet); that request, that fd. */
+	if (r == 0 && tap_fd >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     ARG_EQ32(0, tap_fd), ARG_EQ(1, TUNSETOFFLOAD));
 	return load(ctx, r, "main", err, errlen);
 }

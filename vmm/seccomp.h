@@ -14,7 +14,8 @@ int seccomp_install_reporter(void);
 int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen);
 
 /* For the main thread once the vCPUs run: device I/O on fds opened before
- * start, stopping the vCPUs, reporting, exit. */
-int seccomp_install_main(char *err, size_t errlen);
+ * start, stopping the vCPUs, reporting, exit; TUNSETOFFLOAD on tap_fd
+ * (-1: no network device). */
+int seccomp_install_main(int tap_fd, char *err, size_t errlen);
 
 #endif

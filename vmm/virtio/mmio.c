@@ -75,10 +75,16 @@ void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
 	}
 }
 
-static bool live(const struct virtio_mmio *m)
+bool virtio_mmio_live(const struct virtio_mmio *m)
 {
 	return (m->status & VIRTIO_STATUS_DRIVER_OK) &&
 	       !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+}
+
+void virtio_mmio_config_changed(struct virtio_mmio *m)
+{
+	m->config_gen++;
+	raise_irq(m, INT_CONFIG);
 }
 
 void virtio_mmio_notify_used(struct virtio_mmio *m, unsigned int q)
@@ -90,7 +96,7 @@ void virtio_mmio_notify_used(struct virtio_mmio *m, unsigned int q)
 void virtio_mmio_kick(struct virtio_mmio *m, unsigned int q)
 {
 	pthread_mutex_lock(&m->lock);
-	if (q < m->ops->nqueues && live(m) && m->q[q].ready)
+	if (q < m->ops->nqueues && virtio_mmio_live(m) && m->q[q].ready)
 		m->ops->queue_notify(m->dev, q);
 	pthread_mutex_unlock(&m->lock);
 }

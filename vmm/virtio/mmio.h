@@ -82,6 +82,15 @@ void virtio_mmio_kick(struct virtio_mmio *m, unsigned int q);
 /* Tell the driver queue q has used buffers, if it wants to know. */
 void virtio_mmio_notify_used(struct virtio_mmio *m, unsigned int q);
 
+/* Is the device running: DRIVER_OK, and neither failed nor waiting for
+ * a reset? Lock held. Devices check it before touching a queue from
+ * anywhere but queue_notify. */
+bool virtio_mmio_live(const struct virtio_mmio *m);
+
+/* Something in config space changed: new generation, config interrupt.
+ * Lock held. */
+void virtio_mmio_config_changed(struct virtio_mmio *m);
+
 /* The driver broke the rules: mark DEVICE_NEEDS_RESET, stop touching its
  * queues until it resets the device, say so once. Lock held. */
 void virtio_mmio_fail(struct virtio_mmio *m, const char *why);
