@@ -463,7 +463,7 @@ void policy_addr(const struct policy *p, const struct ip *a, uint16_t port,
 		return;
 	}
 	if (raw)
-		say(v, "%s is an address, not a name", text);
+		say(v, "%s is an address, not a name, and is not allowed", text);
 	else if (own)
 		say(v, "it resolves to %s, an address of this host", text);
 	else if (c == ADDR_SYNTHETIC)
