@@ -180,7 +180,8 @@ static int enter(char *why, size_t size)
 			   "cannot make a user namespace (%s): unprivileged user "
 			   "namespaces are off here (sysctl kernel.unprivileged_userns_clone=1, "
 			   "user.max_user_namespaces > 0, or AppArmor's "
-			   "kernel.apparmor_restrict_unprivileged_userns=0), or run as root",
+			   "kernel.apparmor_restrict_unprivileged_userns=0), or this runs in a "
+			   "chroot (where the kernel refuses them); or run as root",
 			   strerror(errno));
 	/* Our own uid (and gid) become root in it, nothing else. */
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned int)uid);

@@ -464,13 +464,13 @@ void policy_addr(const struct policy *p, const struct ip *a, uint16_t port,
 	}
 	if (raw)
 		say(v, "%s is an address, not a name, and is not allowed", text);
-	else if (own)
-		say(v, "it resolves to %s, an address of this host", text);
 	else if (c == ADDR_SYNTHETIC)
 		say(v, "it resolves to %s, in the range of the sandbox's own names",
 		    text);
 	else if (c != ADDR_PUBLIC)
 		say(v, "it resolves to %s, a %s address", text, addr_class_name(c));
+	else if (own)
+		say(v, "it resolves to %s, an address of this host", text);
 	else {
 		v->allow = true;	/* public, by a name the policy allows */
 		v->why[0] = '\0';
