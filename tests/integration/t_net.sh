@@ -320,14 +320,14 @@ test_net_namespace_as_a_user() {
 		userns=$(cat "$clone")
 		echo 1 >"$clone"
 	fi
-	# u CMD...: CMD as uid 65534 without groups. In the test host the job
-	# runs chrooted, and the kernel refuses user namespaces to a chrooted
-	# process: there the host's root is first moved to the top of a
-	# private mount namespace (as switch_root would have).
+	# u CMD...: CMD as uid 65534 without groups. The kernel refuses user
+	# namespaces to a chrooted process: where the test host runs its job
+	# chrooted (PID 1's root is not ours), the host's root is first moved
+	# to the top of a private mount namespace, as switch_root would have.
 	u() {
 		local as=(setpriv --reuid=65534 --regid=65534 --clear-groups env
 			  AIRLOCK_HOME="$home" AIRLOCK_TEST_NAME_MAP="$T/user-map")
-		if [ -d /run/testhost ]; then
+		if [ -n "$th" ] && [ "$(stat -c %d:%i /)" != "$(stat -L -c %d:%i /proc/1/root)" ]; then
 			nsenter -t 1 -m -r -w/ /bin/busybox unshare -m /bin/busybox sh -c \
 				'cd /mnt && /bin/busybox mount --move . / && exec /bin/busybox chroot . "$@"' \
 				sh /usr/bin/"${as[@]}" "$@"
