@@ -201,6 +201,9 @@ static pid_t spawn_gateway(const struct sandbox *sb, struct sandbox_net *n,
 		FD_ARG("--test-map", map);
 	for (size_t i = 0; i < n->ns.ntcp; i++)
 		FD_ARG("--tcp", n->ns.tcp[i]);
+	/* For measuring splice(2) against a buffer loop (tests/bench/net). */
+	if (getenv("AIRLOCK_GATEWAY_COPY"))
+		argv[a++] = "--copy";
 	argv[a] = NULL;
 #undef FD_ARG
 

@@ -71,6 +71,7 @@ struct gw {
 	size_t ndconns;
 
 	struct ratelog diag;		/* gateway.log lines a guest can cause */
+	bool copy;			/* --copy: a buffer loop, not splice(2) */
 	bool stop;
 };
 

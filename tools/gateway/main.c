@@ -39,7 +39,7 @@ static const char usage[] =
 	"usage: airlock-gateway --sandbox NAME --link ADDR --dns-udp fd:N\n"
 	"       --dns-tcp fd:N --tcp fd:N [--tcp fd:N...] --policy fd:N\n"
 	"       [--opener fd:N] [--log fd:N] [--log-max BYTES]\n"
-	"       [--resolv-conf fd:N|PATH] [--test-map fd:N|PATH]\n"
+	"       [--resolv-conf fd:N|PATH] [--test-map fd:N|PATH] [--copy]\n"
 	"\n"
 	"The network gateway of one airlock sandbox (docs/network.md). Started\n"
 	"by `airlock run` with the sockets it made in the sandbox's network\n"
@@ -182,12 +182,13 @@ struct opts {
 	int tcp[POLICY_MAX_PORTS];
 	size_t ntcp;
 	off_t log_max;
+	bool copy;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_SANDBOX = 256, O_LINK, O_DNS_UDP, O_DNS_TCP, O_TCP, O_POLICY,
-	       O_OPENER, O_LOG, O_LOG_MAX, O_RESOLV, O_MAP };
+	       O_OPENER, O_LOG, O_LOG_MAX, O_RESOLV, O_MAP, O_COPY };
 	static const struct option lo[] = {
 		{ "sandbox", required_argument, NULL, O_SANDBOX },
 		{ "link", required_argument, NULL, O_LINK },
@@ -200,6 +201,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "log-max", required_argument, NULL, O_LOG_MAX },
 		{ "resolv-conf", required_argument, NULL, O_RESOLV },
 		{ "test-map", required_argument, NULL, O_MAP },
+		{ "copy", no_argument, NULL, O_COPY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -239,6 +241,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		case O_RESOLV: r = open_input(optarg, &o->resolv); break;
 		case O_MAP: r = open_input(optarg, &o->map); break;
+		case O_COPY: o->copy = true; break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -490,6 +493,7 @@ int main(int argc, char **argv)
 	g->diag = (struct ratelog)RATELOG_INIT(32);
 	g->policy_fd = o.policy;
 	g->opener_fd = o.opener;
+	g->copy = o.copy;
 	g->now = clock_ms();
 
 	if (o.resolv >= 0) {

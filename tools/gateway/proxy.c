@@ -26,13 +26,16 @@
 #define REFUSE_WAIT_MS 5000	/* for the guest's first bytes */
 #define DRAIN_MS 2000		/* after the 403, for the guest to close */
 #define PIPE_SIZE (256 << 10)	/* splice pipe: fewer wake-ups per MiB */
+#define COPY_BUF (64 << 10)	/* --copy: per direction */
 #define PEEK 16
 
 enum state { RESOLVING, CONNECTING, SPLICING, REFUSING, DRAINING };
 
 struct dir {
-	int rd, wr;		/* the pipe */
-	size_t inpipe;
+	int rd, wr;		/* the pipe (splice) */
+	uint8_t *buf;		/* or a buffer (--copy): COPY_BUF bytes */
+	size_t off;		/* where the bytes still to write start */
+	size_t inpipe;		/* bytes in the pipe or buffer */
 	bool eof;		/* the source has ended */
 	bool shut;		/* shutdown(SHUT_WR) sent to the destination */
 	uint64_t bytes;
@@ -113,6 +116,8 @@ static void conn_free(struct gw *g, struct conn *c, bool reset)
 			close(c->d[i].rd);
 		if (c->d[i].wr >= 0)
 			close(c->d[i].wr);
+		free(c->d[i].buf);
+		c->d[i].buf = NULL;
 	}
 	unlink_conn(g, c);
 	/* Another event of this turn may still name it: freed after them. */
@@ -240,19 +245,22 @@ static void hint_allow(struct gw *g, char *out, size_t size, const char *rule,
 
 /* --- splicing ----------------------------------------------------------- */
 
-/* Moves what it can from src through the pipe to dst. 0: wait for an
- * event; -1: the connection failed. */
+/* Moves what it can from src through the pipe (or the buffer) to dst.
+ * 0: wait for an event; -1: the connection failed. */
 static int pump(struct dir *d, int src, int dst)
 {
 	for (;;) {
 		ssize_t n;
 
 		if (d->inpipe > 0) {
-			n = splice(d->rd, NULL, dst, NULL, d->inpipe,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			n = d->buf ? send(dst, d->buf + d->off, d->inpipe,
+					  MSG_DONTWAIT | MSG_NOSIGNAL) :
+				     splice(d->rd, NULL, dst, NULL, d->inpipe,
+					    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -1;
 			d->inpipe -= (size_t)n;
+			d->off += (size_t)n;
 			d->bytes += (uint64_t)n;
 			continue;
 		}
@@ -263,8 +271,10 @@ static int pump(struct dir *d, int src, int dst)
 			}
 			return 0;
 		}
-		n = splice(src, NULL, d->wr, NULL, PIPE_SIZE,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		d->off = 0;
+		n = d->buf ? recv(src, d->buf, COPY_BUF, MSG_DONTWAIT) :
+			     splice(src, NULL, d->wr, NULL, PIPE_SIZE,
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
 			d->eof = true;
 		else if (n < 0)
@@ -312,6 +322,12 @@ static int start_splice(struct gw *g, struct conn *c)
 	for (int i = 0; i < 2; i++) {
 		int p[2];
 
+		if (g->copy) {
+			c->d[i].buf = malloc(COPY_BUF);
+			if (!c->d[i].buf)
+				return -ENOMEM;
+			continue;
+		}
 		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 			return -errno;
 		c->d[i].rd = p[0];
