@@ -7,6 +7,7 @@
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
 #include "proto/guestparams.h"
+#include "proto/netparam.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -350,8 +351,15 @@ int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
 	close(rfd);
 	if (mfd >= 0)
 		close(mfd);
-	snprintf(n->param, sizeof(n->param), "%s%s/%d,%s", GUESTPARAM_NET,
-		 NET_GUEST_ADDR, NET_PREFIX, NET_LINK_ADDR);
+	{
+		struct netparam npar = { .addr = ntohl(cfg.guest.s_addr),
+					 .prefix = NET_PREFIX,
+					 .gateway = ntohl(cfg.link.s_addr) };
+		size_t k = strlen(GUESTPARAM_NET);
+
+		memcpy(n->param, GUESTPARAM_NET, k);
+		netparam_format(&npar, n->param + k, sizeof(n->param) - k);
+	}
 	return 0;
 
 fail:
