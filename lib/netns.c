@@ -5,11 +5,11 @@
  * descriptor but that socketpair, no uid 0 of the host, a seccomp filter
  * that allows making listeners and nothing else. */
 #include "lib/netns.h"
+#include "lib/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -199,29 +199,20 @@ static int enter(char *why, size_t size)
 
 static int open_tap(char *why, size_t size)
 {
-	struct ifreq ifr = { 0 };
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), e;
+	int fd = tap_open(NETNS_TAP_NAME, NULL);
 
-	if (fd < 0 && errno == ENOENT)
-		return say(why, size, errno, "no /dev/net/tun: the kernel needs TUN "
+	if (fd == -ENOENT)
+		return say(why, size, -fd, "no /dev/net/tun: the kernel needs TUN "
 			   "(modprobe tun), or use --network none");
-	if (fd < 0 && (errno == EACCES || errno == EPERM))
-		return say(why, size, errno, "/dev/net/tun is not open to this user "
+	if (fd == -EACCES)
+		return say(why, size, -fd, "/dev/net/tun is not open to this user "
 			   "(it is root's alone here, mode 0600): as root, `chmod 0666 "
 			   "/dev/net/tun` (a udev rule KERNEL==\"tun\", MODE=\"0666\" "
 			   "keeps it so; a TAP still needs a namespace of one's own), "
 			   "or run airlock as root, or use --network none");
 	if (fd < 0)
-		return say(why, size, errno, "cannot open /dev/net/tun: %s",
-			   strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", NETNS_TAP_NAME);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
-		close(fd);
-		return say(why, size, e, "cannot make the sandbox's TAP device: %s",
-			   strerror(e));
-	}
+		return say(why, size, -fd, "cannot make the sandbox's TAP device: %s",
+			   strerror(-fd));
 	return fd;
 }
 

@@ -35,7 +35,8 @@ struct netns {
 	pid_t pid;		/* the opener process */
 };
 
-/* Makes the namespace. Every descriptor is O_CLOEXEC and non-blocking.
+/* Makes the namespace. Every descriptor is O_CLOEXEC; the sockets are
+ * non-blocking, the TAP (lib/tap.h) is left to its user to set.
  * -errno with why[] saying what is missing and how to fix it. */
 int netns_create(const struct netns_config *cfg, struct netns *ns, char *why,
 		 size_t size);
