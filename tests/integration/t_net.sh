@@ -165,6 +165,25 @@ except OSError as e: print(\"udp: nothing\")"
 	expect_log no '.kind=="tcp" and .name=="private.test" and .action=="deny"' "private refusal"
 	expect_log no '.kind=="udp" and .addr=="8.8.8.8" and .action=="deny"' "UDP refusal"
 	expect_log no '.kind=="dns" and .qtype=="AAAA" and .name=="up.test" and .answer==""' "empty AAAA answer"
+	# ICMP gets nothing either, from anywhere: an echo request (raw, so
+	# as root in the guest) to an outside address and to the gateway.
+	net_run no -u root -- python3 -c '
+import os, socket, struct
+def ping(addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(3)
+    body = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xffff, 1) + b"airlock"
+    c = sum(struct.unpack("!%dH" % (len(body) // 2), body[:len(body) // 2 * 2])) + (body[-1] << 8 if len(body) % 2 else 0)
+    c = (c >> 16) + (c & 0xffff); c = ~(c + (c >> 16)) & 0xffff
+    s.sendto(body[:2] + struct.pack("!H", c) + body[4:], (addr, 0))
+    try:
+        while True:
+            d = s.recv(512)
+            if d[20] == 0: return "answered"
+    except OSError: return "nothing"
+print("icmp-out:", ping("198.51.100.1")); print("icmp-gw:", ping("10.0.2.1"))'
+	expect_rc 0
+	net_out_has "icmp-out: nothing"
+	net_out_has "icmp-gw: nothing"
 	net_teardown
 }
 

@@ -258,6 +258,16 @@ int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
 		say("cannot give sandbox '%s' a network: %s", sb->name, why);
 		return r;
 	}
+	/* What the guest may reach, said once at the start to whoever
+	 * watches (the gateway's log has every rule). */
+	if (isatty(STDERR_FILENO)) {
+		size_t deny = 0;
+
+		for (size_t i = 0; i < pol.n; i++)
+			deny += pol.rules[i].deny;
+		say("network: %zu allow and %zu deny rules in force, everything else "
+		    "refused (airlock policy show %s)", pol.n - deny, deny, sb->name);
+	}
 
 	logfd = open_in(sb->dir, "network.log", O_RDWR | O_CREAT);
 	errfd = open_in(sb->dir, "gateway.log", O_WRONLY | O_CREAT | O_TRUNC);
