@@ -2,12 +2,14 @@
  * then sandbox.c (folders, disks, the VMM) and exec.c (the command in the
  * guest) do the work. Exit statuses follow docker run: the command's own,
  * 125 when airlock itself failed, 126/127 when the command could not run. */
+#include "tools/airlock/agents.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
 #include "lib/clock.h"
 #include "lib/size.h"
+#include "proto/guestparams.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -37,6 +39,9 @@ static const char usage_text[] =
 	"commands:\n"
 	"  run [OPTIONS] [--] [CMD [ARGS...]]   boot the sandbox, run CMD (default: a\n"
 	"                                       login shell), stop the sandbox\n"
+	"  run [OPTIONS] AGENT [-- ARGS...]     the same with an AI coding agent:\n"
+	"                                       claude, codex, gemini or opencode\n"
+	"  agents [--json] [AGENT...]           the agents' presets\n"
 	"  exec [OPTIONS] NAME [--] CMD [ARGS...]  run CMD in a running sandbox\n"
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
@@ -47,11 +52,16 @@ static const char usage_text[] =
 
 static const char run_usage[] =
 	"usage: airlock run [OPTIONS] [--] [CMD [ARGS...]]\n"
+	"       airlock run [OPTIONS] AGENT [-- ARGS...]\n"
 	"\n"
 	"Boots the sandbox, runs CMD in it as the user 'agent' (without CMD: a login\n"
 	"shell), stops the sandbox, and exits with CMD's status (128+N if signal N\n"
 	"killed it; 125 if airlock failed). With a terminal on stdin and stdout the\n"
 	"session is interactive; otherwise stdout and stderr stay apart.\n"
+	"\n"
+	"AGENT (claude, codex, gemini, opencode; `airlock agents` shows each) runs\n"
+	"that agent with its permission prompts off, ARGS appended, in its own\n"
+	"template, with its quiet settings; -e VAR passes a credential in.\n"
 	"\n"
 	"The sandbox is the current folder's (made on first use, kept until\n"
 	"`airlock rm`), or NAME's with --name; --rm uses a fresh one and removes it.\n"
@@ -69,7 +79,12 @@ static const char run_usage[] =
 	"  -u, --user USER      run CMD as USER (default: agent)\n"
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
-	"  --rm                 use a new sandbox and remove it afterwards\n";
+	"  --rm                 use a new sandbox and remove it afterwards\n"
+	"  --pids-limit N       processes each command may have at once, itself\n"
+	"                       and all it starts (default 4096)\n"
+	"  --agent-network agent|dev|open  an agent's network: its API hosts alone\n"
+	"                       (agent, the default), plus package registries and\n"
+	"                       git hosting (dev), or every public address (open)\n";
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -129,7 +144,8 @@ static int add_env(struct cmd_opts *c, const char *arg)
 
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
-enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON };
+enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_PIDS,
+       O_AGENT_NET };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -182,10 +198,14 @@ static int cmd_run(int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "rm", no_argument, NULL, O_RM },
+		{ "pids-limit", required_argument, NULL, O_PIDS },
+		{ "agent-network", required_argument, NULL, O_AGENT_NET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_opts c = { .tty = -1 };
+	struct agent_run ar = { .net = AGENT_NET_AGENT };
+	unsigned int pids = SANDBOX_DEFAULT_PIDS;
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -249,6 +269,21 @@ static int cmd_run(int argc, char **argv)
 		case O_RM:
 			rm = true;
 			break;
+		case O_PIDS:
+			if (args_uint(optarg, 1, GUESTPARAM_PIDS_LIMIT, &v)) {
+				say("--pids-limit '%s': expected a number from 1 to %d", optarg,
+				    GUESTPARAM_PIDS_LIMIT);
+				goto out;
+			}
+			pids = (unsigned int)v;
+			break;
+		case O_AGENT_NET:
+			if (agent_network_parse(optarg, &ar.net)) {
+				say("--agent-network '%s': expected agent, dev or open", optarg);
+				goto out;
+			}
+			ar.net_set = true;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			status = 0;
@@ -259,8 +294,19 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* `airlock run claude` is the agent; `airlock run -- claude` a command. */
+	r = agent_run_prepare(&ar, argc - optind, argv + optind,
+			      optind > 1 && strcmp(argv[optind - 1], "--") == 0, c.env);
+	if (r < 0)
+		goto out;
 	argc -= optind;
 	argv += optind;
+	if (ar.is_agent && !template)
+		template = ar.preset.template_name;
+	/* LEAD(network): an agent run's network is ar.net: AGENT_NET_AGENT allows
+	 * ar.preset.hosts[0 .. nhosts) on port 443 and nothing else; DEV adds the
+	 * gateway's dev preset; OPEN is the open preset. Hand them to the gateway
+	 * here, as `--allow` rules and `--network` would be. */
 
 	if (paths_resolve(&paths) || paths_check(&paths))
 		goto out;
@@ -326,9 +372,14 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
+	sb.set.pids_max = pids;
 	if (sandbox_boot(&sb, &paths))
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
+	if (ar.is_agent) {
+		eo.argv = (char *const *)ar.argv;
+		eo.env = (char *const *)ar.env;
+	}
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
 	if (r < 0 && !sandbox_vmm_alive(&sb)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
@@ -345,6 +396,7 @@ out_close:
 	if (rm && created && sandbox_remove(&paths, name) < 0)
 		say("cannot remove sandbox '%s' (%s)", name, sb.dir);
 out:
+	agent_run_free(&ar);
 	cmd_opts_free(&c);
 	return status;
 }
@@ -684,6 +736,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
+		{ "agents", cmd_agents },
 	};
 
 	if (argc < 2) {

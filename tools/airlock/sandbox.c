@@ -5,6 +5,7 @@
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "proto/guestparams.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -537,7 +538,7 @@ int paths_check(const struct airlock_paths *p)
 int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 {
 	char mem[24], cpus[16], tdisk[PATH_MAX + 4], disk[PATH_MAX], console[PATH_MAX];
-	char log[PATH_MAX], image[PATH_MAX];
+	char log[PATH_MAX], image[PATH_MAX], cmdline[128];
 	char *const envp[] = { NULL };
 	int r, logfd;
 	pid_t pid;
@@ -555,6 +556,10 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 		       "the sandbox's template is gone; rebuild it or remove the sandbox");
 	if (r)
 		return r;
+	snprintf(cmdline, sizeof(cmdline), "airlock.root=vda airlock.upper=vdb quiet");
+	if (sb->set.pids_max)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+			 " " GUESTPARAM_PIDS "%u", sb->set.pids_max);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)sb->set.mem_mib);
 	snprintf(cpus, sizeof(cpus), "%u", sb->set.cpus);
 	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -577,7 +582,7 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 			"--cpus", cpus, "--memory", mem,
 			"--disk", tdisk, "--disk", disk, "--vsock", sb->sock,
 			"--console", console,
-			"--cmdline", "airlock.root=vda airlock.upper=vdb quiet",
+			"--cmdline", cmdline,
 			NULL,
 		};
 		sigset_t none;
