@@ -18,6 +18,7 @@ checked and none is logged: which auth header came is logged, not its value.
 
   standin.py --api anthropic|openai|gemini --cert C --key K --log FILE \
       --dir DIR [--listen 127.0.0.1:443] [--file airlock-e2e.txt] [--dump DIR]
+      [--hold FILE]
 
 It prints "ready PORT" on stdout once listening (--listen HOST:0 picks a
 port) and serves until killed."""
@@ -48,6 +49,7 @@ class Script:
         self.content = args.content
         self.log_path = args.log
         self.dump = args.dump
+        self.hold = args.hold
         self.lock = threading.Lock()
         self.n = 0
 
@@ -410,6 +412,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             call = None if result is not None else plan_call(s, tools)
             if result is not None:
                 entry["tool_result"] = excerpt(result)
+            if call:
+                self.held(s)
             ctype, text = anthropic_answer(s, body, call)
             return 200, ctype, text, self.what(call, result)
         if s.api == "openai" and (path.endswith("/responses") or path.endswith("/chat/completions")):
@@ -418,6 +422,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             call = None if result is not None else openai_call_item(s, tools)
             if result is not None:
                 entry["tool_result"] = excerpt(result)
+            if call:
+                self.held(s)
             ctype, text = openai_answer(s, body, call)
             return 200, ctype, text, self.what(call, result)
         m = re.search(r"/models/([^/:]+):(streamGenerateContent|generateContent|countTokens)$", path)
@@ -431,10 +437,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             call = None if result is not None else plan_call(s, tools)
             if result is not None:
                 entry["tool_result"] = excerpt(result)
+            if call:
+                self.held(s)
             ctype, text = gemini_answer(s, dict(body, model=m.group(1)), call, entry["stream"])
             return 200, ctype, text, self.what(call, result)
         return 404, "application/json", json.dumps(
             {"error": {"message": "not in the stand-in", "type": "not_found"}}), "404"
+
+    def held(self, s):
+        """Waits for --hold's file before the tool call is answered."""
+        if not s.hold:
+            return
+        with open(s.hold + ".waiting", "w", encoding="utf-8"):
+            pass
+        end = time.time() + 300
+        while not os.path.exists(s.hold) and time.time() < end:
+            time.sleep(0.2)
 
     @staticmethod
     def what(call, result):
@@ -459,6 +477,8 @@ def main():
     ap.add_argument("--content", default=CONTENT_DEFAULT)
     ap.add_argument("--listen", default="127.0.0.1:443")
     ap.add_argument("--dump", help="write each request's body to DUMP/N.body (for development)")
+    ap.add_argument("--hold", help="answer the tool call only once this file exists "
+                    "(at most 300 s): the test looks into the sandbox meanwhile")
     args = ap.parse_args()
     if not args.dir.startswith("/") or "/" in args.file:
         ap.error("--dir must be absolute and --file a plain name")
