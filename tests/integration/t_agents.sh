@@ -228,10 +228,20 @@ test_agents_cli_presets_and_options() {
 	expect_rc 0
 	grep -qx 'argv: -p x' "$T/out" || fail "run -- claude: $(head -1 "$T/out")"
 	grep -q DISABLE_AUTOUPDATER "$T/out" && fail "run -- claude got the preset's environment"
-	# An agent's default template is its own.
+	# An agent's default template is its own, and its default sandbox the
+	# folder's with the agent's name after it, apart from plain runs'.
 	al run --rm claude </dev/null
 	expect_rc 125
 	expect_err "no template 'claude'"
+	mkdir -p "$T/myproj" && cd "$T/myproj" || return
+	al run --template test -- true </dev/null
+	expect_rc 0
+	al run --template test codex </dev/null
+	expect_rc 127
+	cd "$ROOT" || return
+	al ls
+	grep -qE '^myproj-[0-9a-f]{6} ' "$T/out" || fail "the folder's sandbox: $(cat "$T/out")"
+	grep -qE '^myproj-[0-9a-f]{6}-codex ' "$T/out" || fail "codex's sandbox: $(cat "$T/out")"
 }
 
 # Each agent's template boots and its CLI runs in the guest, as `agent`,

@@ -3,6 +3,7 @@
  * a reason; the command line and environment an agent run gets. */
 #include "tests/unit/check.h"
 #include "tools/airlock/agents.h"
+#include "tools/airlock/args.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -250,6 +251,29 @@ TEST(credentials_and_networks)
 	CHECK_STR(agent_network_name(AGENT_NET_DEV), "dev");
 }
 
+TEST(sandbox_names)
+{
+	char out[80];
+
+	agent_sandbox_name("/home/u/src/app", "claude", out, sizeof(out));
+	CHECK(strncmp(out, "app-", 4) == 0);
+	CHECK_EQ(strlen(out), strlen("app-123456-claude"));
+	CHECK_STR(out + strlen(out) - 7, "-claude");
+	/* Another folder of the same name: another sandbox. */
+	{
+		char other[80];
+
+		agent_sandbox_name("/tmp/app", "claude", other, sizeof(other));
+		CHECK(strcmp(out, other) != 0);
+	}
+	/* A long folder name is cut so the whole stays a sandbox name. */
+	agent_sandbox_name("/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			   "opencode", out, sizeof(out));
+	CHECK_EQ(strlen(out), 63);
+	CHECK(args_name_ok(out, 63));
+	CHECK_STR(out + 54, "-opencode");
+}
+
 CHECK_MAIN(TEST_ENTRY(builtin_presets_parse), TEST_ENTRY(builtin_switches),
 	   TEST_ENTRY(malformed_presets_refused), TEST_ENTRY(argv_and_env),
-	   TEST_ENTRY(credentials_and_networks))
+	   TEST_ENTRY(credentials_and_networks), TEST_ENTRY(sandbox_names))

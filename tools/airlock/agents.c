@@ -376,3 +376,14 @@ const char *agent_network_name(enum agent_network n)
 {
 	return (size_t)n < sizeof(net_names) / sizeof(net_names[0]) ? net_names[n] : "?";
 }
+
+void agent_sandbox_name(const char *dir, const char *agent, char *out, size_t size)
+{
+	char stem[64];
+	size_t a = strlen(agent) < AGENT_NAME_MAX ? strlen(agent) : AGENT_NAME_MAX;
+
+	/* 63 = stem + '-' + 6 hex digits + '-' + agent, as sandbox_name_for_dir. */
+	args_name_stem(dir, stem, 63 - 8 - a);
+	snprintf(out, size, "%s-%06llx-%.*s", stem,
+		 (unsigned long long)(args_hash(dir) & 0xffffff), (int)a, agent);
+}

@@ -107,5 +107,10 @@ struct agent_run {
 int agent_run_prepare(struct agent_run *r, int argc, char **args,
 		      bool after_dashdash, const char *const *user_env);
 void agent_run_free(struct agent_run *r);
+/* The default sandbox of an agent run in folder dir: the folder's own name
+ * (docs/cli.md) with "-AGENT" after it, so each agent has its own sandbox
+ * per folder (and its own login), apart from plain runs'. At most 63
+ * bytes: the folder's part is cut shorter for it. */
+void agent_sandbox_name(const char *dir, const char *agent, char *out, size_t size);
 
 #endif

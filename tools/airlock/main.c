@@ -317,6 +317,9 @@ static int cmd_run(int argc, char **argv)
 	if (!name && rm) {
 		sandbox_name_random(cwd, namebuf, sizeof(namebuf));
 		name = namebuf;
+	} else if (!name && ar.is_agent) {
+		agent_sandbox_name(cwd, ar.preset.name, namebuf, sizeof(namebuf));
+		name = namebuf;
 	} else if (!name) {
 		sandbox_name_for_dir(cwd, namebuf, sizeof(namebuf));
 		name = namebuf;
