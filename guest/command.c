@@ -67,6 +67,9 @@ __attribute__((noreturn)) static void exec_child(const struct init_ctx *ctx,
 		child_fail(report, errno, "give %s to user %s", ctx->out_name,
 			   u->pw.name);
 	umask(022);
+	err = init_pids_enter(p->pids_max, &what);
+	if (err < 0)
+		child_fail(report, -err, "%s (the pids limit)", what);
 	err = init_user_become(&u->pw, &what);
 	if (err < 0)
 		child_fail(report, -err, "%s to user %s (uid %u, gid %u)", what,

@@ -39,6 +39,7 @@ struct init_params {
 	char cwd[PATH_MAX];			/* "": the user's home */
 	bool has_net;				/* airlock.net= was given */
 	struct netparam net;
+	unsigned int pids_max;			/* 0: no limit */
 };
 
 /* init.c */
@@ -98,6 +99,17 @@ int init_user_find(const char *name, uid_t uid, struct init_user *u,
 /* In the command's process: groups, gid, uid, each checked, and checked
  * again afterwards. Returns 0, or -errno and *what names the step. */
 int init_user_become(const struct passwd_user *pw, const char **what);
+
+/* pids.c: each command in a cgroup of its own whose pids.max is
+ * airlock.pids= (init and the cgroup root stay unlimited). Setup mounts
+ * cgroup2 and enables the pids and cpu controllers; if it cannot, it says
+ * so once and sets p->pids_max to 0 (commands then run unlimited). */
+void init_pids_setup(struct init_ctx *ctx, struct init_params *p);
+/* In a command's process, still root: makes its cgroup (airlock-cmd-PID),
+ * sets pids.max and moves the process in; first removes the cgroups of
+ * commands that are gone. Nothing if max is 0. Returns 0, or -errno with
+ * *what naming the step. */
+int init_pids_enter(unsigned int max, const char **what);
 
 /* stdio.c: opens /dev/console for init and makes fds 0-2 valid; then
  * chooses the command's output tty and puts it in raw mode. */

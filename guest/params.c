@@ -1,6 +1,6 @@
 /* What the host asks of this boot, from /proc/cmdline: the command
- * (airlock.cmd=, proto/cmdline.h) and the template, sandbox disk, user and
- * working directory (proto/guestparams.h). Each value is checked here, so
+ * (airlock.cmd=, proto/cmdline.h) and the template, sandbox disk, user,
+ * working directory and pids limit (proto/guestparams.h). Each value is checked here, so
  * the steps after it act on a validated struct. */
 #include "guest/init.h"
 #include "guest/passwd.h"
@@ -143,6 +143,32 @@ static int read_net(const struct init_ctx *ctx, const char *cmdline,
 	return 0;
 }
 
+/* A decimal number in [1, max]; 0 in *out when the parameter is absent. */
+static int read_uint(const struct init_ctx *ctx, const char *cmdline,
+		     const char *key, unsigned int max, unsigned int *out)
+{
+	size_t len;
+	const char *tok = cmdline_find(cmdline, key, &len);
+	unsigned long v = 0;
+
+	*out = 0;
+	if (!tok)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (tok[i] < '0' || tok[i] > '9' || v > max)
+			goto bad;
+		v = v * 10 + (unsigned long)(tok[i] - '0');
+	}
+	if (len == 0 || v == 0 || v > max)
+		goto bad;
+	*out = (unsigned int)v;
+	return 0;
+bad:
+	init_log(ctx, "bad %s'%.*s': want a number from 1 to %u", key,
+		 (int)(len > 32 ? 32 : len), tok, max);
+	return -EINVAL;
+}
+
 int init_params_read(const struct init_ctx *ctx, struct init_params *p)
 {
 	static char cmdline[INIT_CMDLINE_MAX];
@@ -169,6 +195,9 @@ int init_params_read(const struct init_ctx *ctx, struct init_params *p)
 				   sizeof(p->cwd), &have_cwd);
 	if (ret == 0)
 		ret = read_net(ctx, cmdline, p);
+	if (ret == 0)
+		ret = read_uint(ctx, cmdline, GUESTPARAM_PIDS,
+				GUESTPARAM_PIDS_LIMIT, &p->pids_max);
 	if (ret < 0)
 		return ret;
 

@@ -116,6 +116,11 @@ __attribute__((noreturn)) static void become_command(const struct child_plan *c)
 		child_fail(c->report, EXEC_ERR_INTERNAL, "cannot drop access "
 			   "to the status port: %s", strerror(errno));
 	umask(022);
+	/* As root still: the cgroup files are root's. */
+	err = init_pids_enter(c->a->params->pids_max, &what);
+	if (err < 0)
+		child_fail(c->report, EXEC_ERR_INTERNAL, "cannot apply the pids "
+			   "limit (%s): %s", what, strerror(-err));
 	err = init_user_become(&c->u->pw, &what);
 	if (err < 0)
 		child_fail(c->report, EXEC_ERR_INTERNAL, "cannot %s to user %s "

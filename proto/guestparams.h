@@ -22,6 +22,13 @@
  * expected and nothing is configured. */
 #define GUESTPARAM_NET "airlock.net="
 
+/* The most processes each command may have at once, itself and all it
+ * starts (a cgroup's pids.max, guest/pids.c): a fork bomb in one command
+ * cannot take the processes init and the other commands need. Decimal,
+ * 1..GUESTPARAM_PIDS_LIMIT; without it, no limit. */
+#define GUESTPARAM_PIDS "airlock.pids="
+#define GUESTPARAM_PIDS_LIMIT 4194304	/* the kernel's PID_MAX_LIMIT */
+
 /* airlock.user's default when booting a template; without one it is root. */
 #define GUESTPARAM_DEFAULT_USER "agent"
 

@@ -51,6 +51,9 @@ test_cli_run_env_only_what_is_named() {
 	grep -qx 'USER=agent' "$T/out" || fail "not run as agent"
 }
 
+# What the guest sees of its memory (MiB) and vCPUs.
+MEM_CPUS='echo "$(awk "/^MemTotal:/ { print int(\$2 / 1024) }" /proc/meminfo) $(nproc)"'
+
 test_cli_sandbox_persists_and_is_listed() {
 	cli_env
 	run_t --name keep -- sh -c 'echo kept >~/note; mkdir -p ~/d && echo x >~/d/y; rm ~/d/y'
@@ -61,6 +64,23 @@ test_cli_sandbox_persists_and_is_listed() {
 	al run --name keep -m 300 --cpus 1 -- sh -c 'cat ~/note; ls -A ~/d; nproc' </dev/null
 	expect_rc 0
 	expect_out $'kept\n1'
+	# The guest has the memory and vCPUs asked for (MemTotal is what is
+	# left after the kernel's own: within 64 MiB below), and they are
+	# remembered for the next run.
+	local mem cpus
+	al run --name keep -m 384 --cpus 2 -- sh -c "$MEM_CPUS" </dev/null
+	expect_rc 0
+	read -r mem cpus <"$T/out"
+	[ "${cpus:-0}" -eq 2 ] || fail "--cpus 2: the guest has ${cpus:-?} vCPUs"
+	[ "${mem:-0}" -le 384 ] && [ "${mem:-0}" -gt 320 ] || fail "-m 384: MemTotal ${mem:-?} MiB"
+	al run --name keep -- sh -c "$MEM_CPUS" </dev/null
+	read -r mem cpus <"$T/out"
+	[ "${cpus:-0}" -eq 2 ] && [ "${mem:-0}" -gt 320 ] && [ "${mem:-0}" -le 384 ] ||
+		fail "not remembered: ${mem:-?} MiB, ${cpus:-?} vCPUs"
+	al run --name keep -m 300 --cpus 1 -- sh -c "$MEM_CPUS" </dev/null
+	read -r mem cpus <"$T/out"
+	[ "${cpus:-0}" -eq 1 ] && [ "${mem:-0}" -le 300 ] && [ "${mem:-0}" -gt 236 ] ||
+		fail "-m 300 --cpus 1: ${mem:-?} MiB, ${cpus:-?} vCPUs"
 	grep -q "from an earlier boot" "$AIRLOCK_HOME/sandboxes/keep/console.log" &&
 		fail "console.log kept an earlier boot's lines"
 	al ls

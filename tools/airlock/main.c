@@ -2,6 +2,7 @@
  * then sandbox.c (folders, disks, the VMM) and exec.c (the command in the
  * guest) do the work. Exit statuses follow docker run: the command's own,
  * 125 when airlock itself failed, 126/127 when the command could not run. */
+#include "tools/airlock/agents.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/control.h"
 #include "tools/airlock/exec.h"
@@ -11,6 +12,7 @@
 #include "tools/airlock/supervise.h"
 #include "lib/clock.h"
 #include "lib/size.h"
+#include "proto/guestparams.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +46,9 @@ static const char usage_text[] =
 	"commands:\n"
 	"  run [OPTIONS] [--] [CMD [ARGS...]]   boot the sandbox, run CMD (default: a\n"
 	"                                       login shell), stop the sandbox\n"
+	"  run [OPTIONS] AGENT [-- ARGS...]     the same with an AI coding agent:\n"
+	"                                       claude, codex, gemini or opencode\n"
+	"  agents [--json] [AGENT...]           the agents' presets\n"
 	"  exec [OPTIONS] NAME [--] CMD [ARGS...]  run CMD in a running sandbox\n"
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
@@ -55,11 +60,16 @@ static const char usage_text[] =
 
 static const char run_usage[] =
 	"usage: airlock run [OPTIONS] [--] [CMD [ARGS...]]\n"
+	"       airlock run [OPTIONS] AGENT [-- ARGS...]\n"
 	"\n"
 	"Boots the sandbox, runs CMD in it as the user 'agent' (without CMD: a login\n"
 	"shell), stops the sandbox, and exits with CMD's status (128+N if signal N\n"
 	"killed it; 125 if airlock failed). With a terminal on stdin and stdout the\n"
 	"session is interactive; otherwise stdout and stderr stay apart.\n"
+	"\n"
+	"AGENT (claude, codex, gemini, opencode; `airlock agents` shows each) runs\n"
+	"that agent with its permission prompts off, ARGS appended, in its own\n"
+	"template, with its quiet settings; -e VAR passes a credential in.\n"
 	"\n"
 	"The sandbox is the current folder's (made on first use, kept until\n"
 	"`airlock rm`), or NAME's with --name; --rm uses a fresh one and removes it.\n"
@@ -80,7 +90,12 @@ static const char run_usage[] =
 	"  --rm                 use a new sandbox and remove it afterwards\n"
 	"  --allow HOST[:PORT]  allow one more name (any rule) for this run only\n"
 	"  --network MODE       allowlist (default: the policy, `airlock policy show`),\n"
-	"                       open (every public address), none (no network device)\n";
+	"                       open (every public address), none (no network device)\n"
+	"  --pids-limit N       processes each command may have at once, itself\n"
+	"                       and all it starts (default 4096)\n"
+	"  --agent-network agent|dev|open  an agent's network: its API hosts alone\n"
+	"                       (agent, the default), plus package registries and\n"
+	"                       git hosting (dev), or every public address (open)\n";
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -141,7 +156,7 @@ static int add_env(struct cmd_opts *c, const char *arg)
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
 enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_ALLOW,
-       O_NETWORK };
+       O_NETWORK, O_PIDS, O_AGENT_NET };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -196,11 +211,15 @@ static int cmd_run(int argc, char **argv)
 		{ "rm", no_argument, NULL, O_RM },
 		{ "allow", required_argument, NULL, O_ALLOW },
 		{ "network", required_argument, NULL, O_NETWORK },
+		{ "pids-limit", required_argument, NULL, O_PIDS },
+		{ "agent-network", required_argument, NULL, O_AGENT_NET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_opts c = { .tty = -1 };
 	struct net_opts net = { .network = "allowlist" };
+	struct agent_run ar = { .net = AGENT_NET_AGENT };
+	unsigned int pids = SANDBOX_DEFAULT_PIDS;
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -289,6 +308,21 @@ static int cmd_run(int argc, char **argv)
 			}
 			net.network = optarg;
 			break;
+		case O_PIDS:
+			if (args_uint(optarg, 1, GUESTPARAM_PIDS_LIMIT, &v)) {
+				say("--pids-limit '%s': expected a number from 1 to %d", optarg,
+				    GUESTPARAM_PIDS_LIMIT);
+				goto out;
+			}
+			pids = (unsigned int)v;
+			break;
+		case O_AGENT_NET:
+			if (agent_network_parse(optarg, &ar.net)) {
+				say("--agent-network '%s': expected agent, dev or open", optarg);
+				goto out;
+			}
+			ar.net_set = true;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			status = 0;
@@ -299,8 +333,24 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* `airlock run claude` is the agent; `airlock run -- claude` a command. */
+	r = agent_run_prepare(&ar, argc - optind, argv + optind,
+			      optind > 1 && strcmp(argv[optind - 1], "--") == 0, c.env);
+	if (r < 0)
+		goto out;
 	argc -= optind;
 	argv += optind;
+	if (ar.is_agent && !template)
+		template = ar.preset.template_name;
+	/* An agent run's network: its API hosts (on 443) and nothing else
+	 * (agent), those and the developer preset (dev), or every public
+	 * address (open); the user's own rules and --allow on top. */
+	if (ar.is_agent && strcmp(net.network, "none") != 0) {
+		net.preset = ar.net == AGENT_NET_DEV ? "dev" : ar.net == AGENT_NET_OPEN ? "open"
+							     : "none";
+		for (unsigned int i = 0; i < ar.preset.nhosts && net.nallow < NET_MAX_ALLOW; i++)
+			net.allow[net.nallow++] = ar.preset.hosts[i].name;
+	}
 
 	if (paths_resolve(&paths) || paths_check(&paths))
 		goto out;
@@ -310,6 +360,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!name && rm) {
 		sandbox_name_random(cwd, namebuf, sizeof(namebuf));
+		name = namebuf;
+	} else if (!name && ar.is_agent) {
+		agent_sandbox_name(cwd, ar.preset.name, namebuf, sizeof(namebuf));
 		name = namebuf;
 	} else if (!name) {
 		sandbox_name_for_dir(cwd, namebuf, sizeof(namebuf));
@@ -366,10 +419,15 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
+	sb.set.pids_max = pids;
 	sv.net_opts = &net;
 	if (supervisor_start(&sv, &sb, &paths))
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
+	if (ar.is_agent) {
+		eo.argv = (char *const *)ar.argv;
+		eo.env = (char *const *)ar.env;
+	}
 	eo.started = supervisor_running;
 	eo.started_arg = &sv;
 	eo.ended_locally = &local_end;
@@ -394,6 +452,7 @@ out_close:
 	if (rm && created && sandbox_remove(&paths, name) < 0)
 		say("cannot remove sandbox '%s' (%s)", name, sb.dir);
 out:
+	agent_run_free(&ar);
 	cmd_opts_free(&c);
 	return status;
 }
@@ -724,6 +783,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
 		{ "policy", cmd_policy },
+		{ "agents", cmd_agents },
 	};
 
 	if (argc < 2) {

@@ -141,6 +141,8 @@ int policy_compose(const char *home, const char *name, const struct net_opts *o,
 		preset = s.preset;
 	else if (g.preset[0])
 		preset = g.preset;
+	if (o && o->preset)
+		preset = o->preset;
 	/* --network open: the open preset in place of the files' one. */
 	if (o && o->network && strcmp(o->network, "open") == 0)
 		preset = "open";

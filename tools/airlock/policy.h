@@ -16,6 +16,7 @@
 /* What `airlock run` says about the network. */
 struct net_opts {
 	const char *network;		/* "allowlist" (NULL too), "open", "none" */
+	const char *preset;		/* in place of the files' preset (an agent run) */
 	const char *allow[NET_MAX_ALLOW];	/* --allow, this run only */
 	size_t nallow;
 };

@@ -4,6 +4,7 @@
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/msg.h"
+#include "proto/guestparams.h"
 
 #include <dirent.h>
 #include <errno.h>

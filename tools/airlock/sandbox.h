@@ -17,6 +17,8 @@
 #define SANDBOX_DEFAULT_MEM_MIB 1024
 #define SANDBOX_DEFAULT_CPUS 2
 #define SANDBOX_MAX_CPUS 64
+/* Processes each command may have at once (guest/pids.c). */
+#define SANDBOX_DEFAULT_PIDS 4096
 /* Sparse: an empty ext4 of this size takes ~4 MiB on the host. */
 #define SANDBOX_DEFAULT_DISK (16ull << 30)
 
@@ -54,6 +56,7 @@ struct sandbox_settings {
 	unsigned int cpus;
 	uint64_t disk_bytes;
 	int64_t created;	/* seconds since the epoch */
+	unsigned int pids_max;	/* this boot's airlock.pids= (0: none); not saved */
 };
 
 struct net_opts;

@@ -6,6 +6,7 @@
 #include "lib/escape.h"
 #include "lib/spawn.h"
 #include "lib/unixsock.h"
+#include "proto/guestparams.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,9 +161,13 @@ static int spawn_vmm(struct supervisor *sv, const int *fd)
 		nmap++;
 	}
 	strcat(num[F_TEMPLATE], ",ro");
-	/* airlock-init learns its address from airlock.net=. */
+	/* airlock-init learns its address from airlock.net=, each command's
+	 * process limit from airlock.pids=. */
 	snprintf(cmdline, sizeof(cmdline), "airlock.root=vda airlock.upper=vdb quiet%s%s",
 		 sv->net ? " " : "", sv->net ? sv->net->param : "");
+	if (sb->set.pids_max)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+			 " " GUESTPARAM_PIDS "%u", sb->set.pids_max);
 	{
 		const char *const args[] = {
 			"airlock-vmm", "--kernel", num[F_KERNEL], "--initrd", num[F_INITRD],
