@@ -37,15 +37,18 @@ e2e_missing() {
 	[ ${#miss[@]} -eq 0 ] || printf '%s; ' "${miss[@]}"
 }
 
-# gateway_name_map HOST...: the gateway's test-only name map, as the
-# environment of `airlock run`, sending each HOST to the stand-in on this
-# machine (127.0.0.1:443). ASSUMED: AIRLOCK_TEST_NAME_MAP="name=addr,...",
-# read by the gateway in tests only, its addresses exempt from the
-# loopback refusal. Adjust here if issue 10 spells it otherwise.
+# gateway_name_map FILE HOST...: the gateway's test-only name map
+# (docs/network.md: AIRLOCK_TEST_NAME_MAP=FILE, lines "NAME ADDRESS"), as
+# the environment of `airlock run`, sending each HOST to the stand-in on
+# this machine ($AGENT_STANDIN_ADDR:443). The policy still applies to the
+# address: the run allows that one loopback address (a CIDR rule), which
+# makes no name resolvable that the preset does not name.
+AGENT_STANDIN_ADDR=127.0.0.1
 gateway_name_map() {
-	local h map=()
-	for h in "$@"; do map+=("$h=127.0.0.1"); done
-	(IFS=,; printf 'AIRLOCK_TEST_NAME_MAP=%s\n' "${map[*]}")
+	local file=$1 h
+	shift
+	for h in "$@"; do printf '%s %s\n' "$h" "$AGENT_STANDIN_ADDR"; done >"$file"
+	printf 'AIRLOCK_TEST_NAME_MAP=%s\n' "$file"
 }
 
 # policy_decisions NAME: one line per gateway decision of sandbox NAME,
@@ -97,7 +100,7 @@ agent_e2e() {
 	python3 "$ROOT/tests/integration/agents/standin.py" --api "$(standin_api "$agent")" \
 		--cert "$ca/server.pem" --key "$ca/server.key" --log "$log" --dir "$proj" \
 		--file "$AGENT_FILE" --content "$AGENT_CONTENT" --hold "$T/hold-$agent" \
-		--listen 127.0.0.1:443 >"$T/standin.out" 2>&1 &
+		--listen "$AGENT_STANDIN_ADDR:443" >"$T/standin.out" 2>&1 &
 	standin=$!
 	for i in $(seq 50); do grep -q ready "$T/standin.out" 2>/dev/null && break; sleep 0.1; done
 	grep -q ready "$T/standin.out" || { fail "the stand-in did not start: $(cat "$T/standin.out")"; return; }
@@ -105,8 +108,8 @@ agent_e2e() {
 	# airlock run AGENT -- <unattended arguments>, from the project folder.
 	mapfile -t argv < <(jq -r --arg p "$AGENT_PROMPT" \
 		'.unattended[] | if . == "{prompt}" then $p else . end' "$PRESETS/$agent.json")
-	(cd "$proj" && env "$(gateway_name_map "${hosts[@]}" "$AGENT_DENIED_HOST")" \
-		timeout -k 5 900 "$CLI" run --name "$sb" -m 1536 \
+	(cd "$proj" && env "$(gateway_name_map "$T/map-$agent" "${hosts[@]}" "$AGENT_DENIED_HOST")" \
+		timeout -k 5 900 "$CLI" run --name "$sb" -m 1536 --allow "$AGENT_STANDIN_ADDR/32" \
 		-e "$(jq -r '.credentials[0].env' "$PRESETS/$agent.json")=airlock-test-key-not-secret" \
 		-e "NODE_EXTRA_CA_CERTS=$proj/.airlock-test-ca.pem" \
 		-e "SSL_CERT_FILE=$proj/.airlock-test-bundle.pem" \
