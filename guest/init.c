@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 	}
 	init_mount_rest(&ctx);
 	init_system_setup(&ctx);
+	init_net_setup(&ctx, &params);
 
 	ret = init_user_lookup(&ctx, params.user, &user);
 	if (ret < 0)

@@ -122,13 +122,13 @@ int fd_send(int sock, const void *buf, size_t len, const int *fds, unsigned int 
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		char buf[CMSG_SPACE(sizeof(int) * FD_PASS_MAX)];
 	} u;
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (nfds > 8)
+	if (nfds > FD_PASS_MAX)
 		return -EINVAL;
 	if (nfds) {
 		memset(&u, 0, sizeof(u));
@@ -152,7 +152,7 @@ ssize_t fd_recv(int sock, void *buf, size_t len, int *fds, unsigned int max_fds,
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		char buf[CMSG_SPACE(sizeof(int) * FD_PASS_MAX)];
 	} u;
 	struct iovec iov = { buf, len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,

@@ -28,6 +28,10 @@ int unix_connect(const char *path);
  * -ENOTSOCK, -ECONNREFUSED, -ENOENT, -EAGAIN (non-blocking, backlog full). */
 int unix_connect_at(int dirfd, const char *name, int type_flags);
 
+/* The most descriptors one message carries (a sandbox network's TAP, DNS
+ * sockets and one listener per port). */
+#define FD_PASS_MAX 96
+
 /* sendmsg of len bytes with nfds descriptors attached (nfds may be 0).
  * Returns 0 or -errno (-EMSGSIZE if not all was sent). */
 int fd_send(int sock, const void *buf, size_t len, const int *fds, unsigned int nfds);

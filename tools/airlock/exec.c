@@ -6,6 +6,7 @@
  * to a terminal passes the terminal filter (lib/termfilter.h), and the
  * terminal is given back as it was however the session ends. */
 #include "tools/airlock/exec.h"
+#include "tools/airlock/localtty.h"
 #include "tools/airlock/tilde.h"
 #include "lib/clock.h"
 #include "lib/vsock_client.h"
@@ -46,11 +47,6 @@
 /* A second SIGINT or SIGTERM this soon after the first ends the session
  * here instead of being forwarded. */
 #define SECOND_SIGNAL_MS 3000
-/* At the end: how long the terminal gets to take the reset, and to answer
- * the query that marks the end of its earlier answers. */
-#define RESET_WRITE_MS 1000
-#define DRAIN_MS 1000
-#define DRAIN_QUIET_MS 100
 /* Exit status after ~. (as ssh). */
 #define STATUS_TILDE 255
 
@@ -69,8 +65,7 @@ struct run {
 	sigset_t oldmask;
 	struct sigaction oldpipe;
 	bool sigs_set;
-	struct termios saved;
-	bool raw;		/* stdin was put in raw mode */
+	struct localtty lt;	/* the user's terminal */
 	int oldfl[3];		/* fd flags to restore, -1: untouched */
 
 	struct frame_decoder *dec;
@@ -80,13 +75,11 @@ struct run {
 	struct buf sockout;
 	struct buf out[2];	/* stdout, stderr */
 	bool out_dead[2];	/* EPIPE: discarded from then on */
-	bool out_tty[2];	/* stdout, stderr are terminals */
 	bool out_cut[2];	/* output dropped, maybe inside a sequence */
 	bool stdin_open;
 	uint64_t pending_sigs;	/* bit N-1: SIGNAL N to send */
 	bool pending_winsize;
 
-	struct termfilter *filt[2];	/* stdout, stderr: NULL, not a terminal */
 	bool tilde_on;		/* ~. works: a TTY session on a raw terminal */
 	struct tilde tilde;
 	uint8_t *inbuf;		/* keys read, before the ~ escape */
@@ -264,161 +257,6 @@ static void restore_signals(struct run *r)
 	r->sigs_set = false;
 }
 
-static void make_raw(struct run *r)
-{
-	struct termios t;
-
-	if (!isatty(0) || tcgetattr(0, &r->saved) < 0)
-		return;
-	t = r->saved;
-	/* Every byte, ^C and ^Z included, goes to the guest's terminal,
-	 * whose line discipline does what this one would have done. */
-	cfmakeraw(&t);
-	if (tcsetattr(0, TCSADRAIN, &t) == 0)
-		r->raw = true;
-}
-
-/* flush: what the terminal typed meanwhile is thrown away (answers and
- * reports for the guest that nobody will read now). */
-static void restore_tty(struct run *r, bool flush)
-{
-	if (r->raw)
-		tcsetattr(0, flush ? TCSAFLUSH : TCSADRAIN, &r->saved);
-	r->raw = false;
-}
-
-/* Both fds are the same terminal. */
-static bool same_tty(int a, int b)
-{
-	struct stat sa, sb;
-
-	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && S_ISCHR(sa.st_mode) &&
-	       S_ISCHR(sb.st_mode) && sa.st_rdev == sb.st_rdev;
-}
-
-/* A filter for each of stdout and stderr that is a terminal. Interactive
- * (queries and reporting modes pass) only where the terminal's input is
- * ours in raw mode, so that its answers go to the guest. */
-static int setup_filters(struct run *r)
-{
-	for (int i = 0; i < 2; i++) {
-		if (!r->out_tty[i])
-			continue;
-		r->filt[i] = malloc(sizeof(*r->filt[i]));
-		if (!r->filt[i])
-			return -ENOMEM;
-		termfilter_init(r->filt[i], r->tty && r->raw && same_tty(0, i + 1)
-				? TERMFILTER_INTERACTIVE : 0);
-	}
-	r->tilde_on = r->tty && r->raw;
-	tilde_init(&r->tilde);
-	return 0;
-}
-
-/* Writes all of p within ms, or gives up (a terminal nobody drains). */
-static void write_within(int fd, const uint8_t *p, size_t n, int ms)
-{
-	int64_t deadline = clock_ms() + ms;
-
-	while (n) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		int64_t left = deadline - clock_ms();
-		ssize_t k;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return;
-		k = write(fd, p, n);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (k <= 0)
-			return;
-		p += k;
-		n -= (size_t)k;
-	}
-}
-
-/* Reads the terminal until the answer to our DA1 (ESC [ ? ... c) has come
- * and then nothing for DRAIN_QUIET_MS, or DRAIN_MS passed. A terminal
- * answers in order, so the guest's earlier queries were answered before. */
-static void drain_answers(void)
-{
-	int64_t deadline = clock_ms() + DRAIN_MS;
-	int st = 0;		/* 0, ESC, ESC [, ESC [ ? digits */
-	bool seen = false;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = 0, .events = POLLIN };
-		int64_t left = deadline - clock_ms();
-		uint8_t buf[512];
-		ssize_t n;
-
-		if (left <= 0)
-			return;
-		if (seen && left > DRAIN_QUIET_MS)
-			left = DRAIN_QUIET_MS;
-		n = poll(&pfd, 1, (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (n == 0 && seen))
-			return;
-		if (n == 0)
-			continue;
-		n = read(0, buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return;
-		for (ssize_t i = 0; i < n; i++) {
-			uint8_t c = buf[i];
-
-			if (c == 0x1b)
-				st = 1;
-			else if (st == 1)
-				st = c == '[' ? 2 : 0;
-			else if (st == 2)
-				st = c == '?' ? 3 : 0;
-			else if (st == 3 && c == 'c')
-				seen = true, st = 0;
-			else if (st == 3 && !((c >= '0' && c <= '9') || c == ';'))
-				st = 0;
-		}
-	}
-}
-
-/* The terminal as it was before the guest: every mode the guest switched
- * on switched off again; if it could have made the terminal type (a query,
- * mouse or focus reports), what it typed is read and thrown away. Returns
- * whether it drained (restore_tty then flushes too). */
-static bool reset_terminals(struct run *r)
-{
-	uint8_t buf[1 + TERMFILTER_RESET_MAX + 3];
-	bool drain = false;
-
-	for (int i = 0; i < 2; i++) {
-		struct termfilter *f = r->filt[i];
-		size_t n = 0;
-
-		if (!f || r->out_dead[i])
-			continue;
-		/* Output left unwritten may have cut a sequence: CAN ends it
-		 * on the terminal, so the reset is read as itself. */
-		if (r->out[i].len || r->out_cut[i])
-			buf[n++] = 0x18;
-		n += termfilter_reset(f, buf + n);
-		if ((f->flags & TERMFILTER_INTERACTIVE) &&
-		    (f->queries || (f->modes & TF_REPORTING))) {
-			memcpy(buf + n, "\x1b[c", 3);
-			n += 3;
-			drain = true;
-		}
-		if (n)
-			write_within(i + 1, buf, n, RESET_WRITE_MS);
-	}
-	if (drain)
-		drain_answers();
-	return drain;
-}
-
 /* The session ends here, not in the guest: by ~. or a second signal.
  * Output not yet written is dropped (the user asked to get out; the
  * terminal may be what is stuck). */
@@ -513,7 +351,7 @@ static void say_on_tty(struct run *r, const char *text)
 	struct buf *b = &r->out[0];
 	size_t len = strlen(text);
 
-	if (!r->out_tty[0] || r->out_dead[0] || b->cap - b->off - b->len < len)
+	if (!r->lt.out_tty[0] || r->out_dead[0] || b->cap - b->off - b->len < len)
 		return;
 	memcpy(b->p + b->off + b->len, text, len);
 	b->len += len;
@@ -597,7 +435,7 @@ static void write_out(struct run *r, int i)
 	size_t len = b->len;
 	ssize_t n;
 
-	if (r->out_tty[i] && len > TTY_CHUNK)
+	if (r->lt.out_tty[i] && len > TTY_CHUNK)
 		len = TTY_CHUNK;
 	n = write(i + 1, b->p + b->off, len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -623,7 +461,7 @@ static void write_out(struct run *r, int i)
 static void append_out(struct run *r, int i, const uint8_t *p, size_t len)
 {
 	struct buf *b = &r->out[i];
-	size_t need = r->filt[i] ? TERMFILTER_OUT_MAX(len) : len;
+	size_t need = r->lt.filt[i] ? TERMFILTER_OUT_MAX(len) : len;
 
 	if (r->out_dead[i])
 		return;
@@ -633,8 +471,8 @@ static void append_out(struct run *r, int i, const uint8_t *p, size_t len)
 	}
 	/* Cannot overflow: decoding stops at OUT_HIGH, a frame adds 64 KiB,
 	 * 3x that through the filter. */
-	if (r->filt[i]) {
-		b->len += termfilter_feed(r->filt[i], p, len, b->p + b->off + b->len);
+	if (r->lt.filt[i]) {
+		b->len += termfilter_feed(r->lt.filt[i], p, len, b->p + b->off + b->len);
 		return;
 	}
 	memcpy(b->p + b->off + b->len, p, len);
@@ -763,12 +601,7 @@ static void read_signals(struct run *r)
 		} else if (sig == SIGCONT) {
 			/* Back from a stop: the shell may have reset the
 			 * terminal meanwhile. */
-			if (r->raw) {
-				struct termios t = r->saved;
-
-				cfmakeraw(&t);
-				tcsetattr(0, TCSADRAIN, &t);
-			}
+			localtty_raw_again(&r->lt);
 			r->pending_winsize = r->tty;
 		} else if (sig == SIGINT || sig == SIGTERM) {
 			/* The first is the command's; a second within 3 s
@@ -868,8 +701,7 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	r->oldfl[0] = r->oldfl[1] = r->oldfl[2] = -1;
 	r->stdin_open = true;
 	r->tty = o->tty < 0 ? isatty(0) && isatty(1) : o->tty > 0;
-	r->out_tty[0] = isatty(1);
-	r->out_tty[1] = isatty(2);
+	localtty_init(&r->lt);
 	r->sockout = (struct buf){ .p = malloc(SOCKOUT_SIZE), .cap = SOCKOUT_SIZE };
 	r->out[0] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
 	r->out[1] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
@@ -913,8 +745,11 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 		goto out;
 	}
 	if (r->tty)
-		make_raw(r);
-	ret = setup_filters(r);
+		localtty_raw(&r->lt);
+	ret = localtty_filters(&r->lt, r->tty);
+	/* ~. works in a TTY session on a raw terminal. */
+	r->tilde_on = r->tty && r->lt.raw;
+	tilde_init(&r->tilde);
 	if (ret < 0) {
 		failed(r, ret, "out of memory");
 		goto out;
@@ -925,7 +760,11 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 		ret = r->status;
 out:
 	restore_stdio(r);
-	restore_tty(r, reset_terminals(r));
+	{
+		bool cut[2] = { r->out[0].len || r->out_cut[0], r->out[1].len || r->out_cut[1] };
+
+		localtty_restore(&r->lt, cut, r->out_dead);
+	}
 	restore_signals(r);
 	if (o->ended_locally)
 		*o->ended_locally = r->local_end != 0;
@@ -940,8 +779,7 @@ out:
 	free(r->rbuf);
 	free(r->inbuf);
 	free(r->dec);
-	free(r->filt[0]);
-	free(r->filt[1]);
+	localtty_free(&r->lt);
 	free(r);
 	return ret;
 }

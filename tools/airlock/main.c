@@ -6,6 +6,7 @@
 #include "tools/airlock/control.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "tools/airlock/policy.h"
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/supervise.h"
 #include "lib/clock.h"
@@ -47,6 +48,7 @@ static const char usage_text[] =
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
+	"  policy show|allow|deny|log ...       the network policy of sandboxes\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
 	"(default ~/.local/share/airlock).\n";
@@ -75,7 +77,10 @@ static const char run_usage[] =
 	"  -u, --user USER      run CMD as USER (default: agent)\n"
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
-	"  --rm                 use a new sandbox and remove it afterwards\n";
+	"  --rm                 use a new sandbox and remove it afterwards\n"
+	"  --allow HOST[:PORT]  allow one more name (any rule) for this run only\n"
+	"  --network MODE       allowlist (default: the policy, `airlock policy show`),\n"
+	"                       open (every public address), none (no network device)\n";
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -135,7 +140,8 @@ static int add_env(struct cmd_opts *c, const char *arg)
 
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
-enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON };
+enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_ALLOW,
+       O_NETWORK };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -188,10 +194,13 @@ static int cmd_run(int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "rm", no_argument, NULL, O_RM },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "network", required_argument, NULL, O_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_opts c = { .tty = -1 };
+	struct net_opts net = { .network = "allowlist" };
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -256,6 +265,29 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_RM:
 			rm = true;
+			break;
+		case O_ALLOW: {
+			struct rule rule;
+			char why[300];
+
+			if (rule_parse(optarg, &rule, why, sizeof(why))) {
+				say("--allow: %s", why);
+				goto out;
+			}
+			if (net.nallow >= NET_MAX_ALLOW) {
+				say("--allow: at most %d", NET_MAX_ALLOW);
+				goto out;
+			}
+			net.allow[net.nallow++] = optarg;
+			break;
+		}
+		case O_NETWORK:
+			if (strcmp(optarg, "allowlist") && strcmp(optarg, "open") &&
+			    strcmp(optarg, "none")) {
+				say("--network '%s': allowlist, open or none", optarg);
+				goto out;
+			}
+			net.network = optarg;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -334,6 +366,7 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
+	sv.net_opts = &net;
 	if (supervisor_start(&sv, &sb, &paths))
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
@@ -690,6 +723,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
+		{ "policy", cmd_policy },
 	};
 
 	if (argc < 2) {

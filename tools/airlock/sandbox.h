@@ -56,6 +56,9 @@ struct sandbox_settings {
 	int64_t created;	/* seconds since the epoch */
 };
 
+struct net_opts;
+struct sandbox_net;
+
 struct sandbox {
 	char name[SANDBOX_NAME_MAX + 1];
 	char dir[PATH_MAX];

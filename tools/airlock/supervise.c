@@ -110,8 +110,8 @@ static int open_for_vmm(const char *what, const char *path, int flags, const cha
 	return fd < 0 ? -errno : fd;
 }
 
-enum { F_KERNEL, F_INITRD, F_TEMPLATE, F_DISK, F_VSOCK, F_CONSOLE, F_KVM, F_LOG,
-       F_NULL, F_COUNT };
+enum { F_KERNEL, F_INITRD, F_TEMPLATE, F_DISK, F_VSOCK, F_CONSOLE, F_KVM, F_TAP,
+       F_LOG, F_NULL, F_COUNT };
 
 static void close_all(int *fd, int n)
 {
@@ -123,8 +123,8 @@ static void close_all(int *fd, int n)
 static int spawn_vmm(struct supervisor *sv, const int *fd)
 {
 	const struct sandbox *sb = sv->sb;
-	char mem[24], cpus[16], jail[48], num[F_COUNT][16];
-	const char *argv[32];
+	char mem[24], cpus[16], jail[48], num[F_COUNT][16], cmdline[160];
+	const char *argv[40];
 	struct spawn_fd map[F_COUNT + 3];
 	unsigned int n = 0, nmap = 0;
 	unsigned long ns = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
@@ -152,23 +152,32 @@ static int spawn_vmm(struct supervisor *sv, const int *fd)
 	map[nmap++] = (struct spawn_fd){ fd[F_NULL], 0 };
 	map[nmap++] = (struct spawn_fd){ fd[F_NULL], 1 };
 	map[nmap++] = (struct spawn_fd){ fd[F_LOG], 2 };
-	for (int i = F_KERNEL; i <= F_KVM; i++) {
+	for (int i = F_KERNEL; i <= F_TAP; i++) {
+		if (fd[i] < 0)
+			continue;	/* no network */
 		map[nmap] = (struct spawn_fd){ fd[i], (int)nmap };
 		snprintf(num[i], sizeof(num[i]), "fd:%u", nmap);
 		nmap++;
 	}
 	strcat(num[F_TEMPLATE], ",ro");
+	/* airlock-init learns its address from airlock.net=. */
+	snprintf(cmdline, sizeof(cmdline), "airlock.root=vda airlock.upper=vdb quiet%s%s",
+		 sv->net ? " " : "", sv->net ? sv->net->param : "");
 	{
 		const char *const args[] = {
 			"airlock-vmm", "--kernel", num[F_KERNEL], "--initrd", num[F_INITRD],
 			"--disk", num[F_TEMPLATE], "--disk", num[F_DISK],
 			"--vsock", num[F_VSOCK], "--console", num[F_CONSOLE],
 			"--kvm", num[F_KVM], "--cpus", cpus, "--memory", mem,
-			"--cmdline", "airlock.root=vda airlock.upper=vdb quiet", jail,
+			"--cmdline", cmdline, jail,
 		};
 
 		for (n = 0; n < sizeof(args) / sizeof(args[0]); n++)
 			argv[n] = args[n];
+		if (sv->net) {
+			argv[n++] = "--net";
+			argv[n++] = num[F_TAP];
+		}
 		argv[n] = NULL;
 	}
 	pid = spawn(&(struct spawn_opts){
@@ -232,7 +241,12 @@ static int start_vmm(struct supervisor *sv)
 		say("cannot listen on %s: %s", sb->sock, strerror(-fd[F_VSOCK]));
 		goto out;
 	}
+	if (sv->net)
+		fd[F_TAP] = sv->net->ns.tap;	/* closed by the network's end */
 	r = spawn_vmm(sv, fd);
+	fd[F_TAP] = -1;
+	if (r == 0 && sv->net)
+		sandbox_net_tap_handed(sv->net);	/* the VMM's alone now */
 out:
 	close_all(fd, F_COUNT);
 	return r;
@@ -412,12 +426,25 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 {
 	int r;
 
+	const struct net_opts *net_opts = sv->net_opts;
+
 	memset(sv, 0, sizeof(*sv));
+	sv->net_opts = net_opts;
 	sv->sb = sb;
 	sv->paths = p;
 	sv->vmm_pidfd = sv->control_fd = sv->wake[0] = sv->wake[1] = -1;
 	sv->started = (int64_t)time(NULL);
 	atomic_store(&sv->state, SV_BOOTING);
+	if (sv->net_opts && !(sv->net_opts->network &&
+			      strcmp(sv->net_opts->network, "none") == 0)) {
+		sv->net = calloc(1, sizeof(*sv->net));
+		r = sv->net ? sandbox_net_start(sv->net, sb, p, sv->net_opts) : -ENOMEM;
+		if (r) {
+			free(sv->net);
+			sv->net = NULL;
+			return r;
+		}
+	}
 	r = start_vmm(sv);
 	if (r == 0)
 		r = start_control(sv);
@@ -478,7 +505,29 @@ void supervisor_print_log(const struct supervisor *sv)
 	fclose(f);
 }
 
+/* Ends the network; says so if it went away during the run. */
+static int stop_net(struct supervisor *sv)
+{
+	int r = 0;
+
+	if (sv->net) {
+		r = sandbox_net_stop(sv->net, sv->sb);
+		free(sv->net);
+		sv->net = NULL;
+	}
+	return r;
+}
+
+static int stop_vm(struct supervisor *sv);
+
 int supervisor_shutdown(struct supervisor *sv)
+{
+	int r = stop_vm(sv), rn = stop_net(sv);
+
+	return r ? r : rn;
+}
+
+static int stop_vm(struct supervisor *sv)
 {
 	int st;
 
@@ -540,4 +589,5 @@ void supervisor_close(struct supervisor *sv)
 		close(sv->vmm_pidfd);
 	sv->vmm_pidfd = -1;
 	sv->vmm = 0;
+	stop_net(sv);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tools/airlock/net.h"
 #include "tools/airlock/sandbox.h"
 
 enum sv_state { SV_BOOTING, SV_RUNNING, SV_STOPPING };
@@ -31,10 +32,15 @@ struct supervisor {
 	pthread_t control;
 	bool control_running;
 	int poweroff_wait_ms;	/* supervisor_shutdown(); 0: the default, 30 s */
+	/* The network (net.h): set before supervisor_start; NULL options
+	 * or --network none: no network device at all. */
+	const struct net_opts *net_opts;
+	struct sandbox_net *net;	/* while it has one */
 };
 
-/* Starts sb's VMM (lock held) in serve mode and opens its control socket.
- * Returns 0 once both are up, or -errno after saying why. */
+/* Starts sb's network (with sv->net_opts), its VMM (lock held) in serve
+ * mode on that network's TAP, and opens its control socket. Returns 0 once
+ * all are up, or -errno after saying why. sv->net_opts is kept. */
 int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 		     const struct airlock_paths *p);
 
@@ -45,8 +51,9 @@ void supervisor_running(void *sv);
 bool supervisor_vmm_alive(void *sv);
 
 /* Ends the VM: asks airlock-init to power off (the disk is left clean),
- * then waits; SIGTERM, then SIGKILL, if it does not end in time. Returns 0
- * if it ended cleanly, -errno (after saying why) if not. */
+ * then waits; SIGKILL if it does not end in time. Then the network: if its
+ * gateway had gone during the run, says so. Returns 0 if all ended
+ * cleanly, -errno (after saying why) if not. */
 int supervisor_shutdown(struct supervisor *sv);
 
 /* The VMM's last messages, prefixed and made harmless, on stderr. */
