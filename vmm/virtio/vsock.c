@@ -10,36 +10,20 @@
  * the host socket is closed. Host sockets' epoll events are only hints:
  * what happened is learnt from read() and send(), so an event that arrives
  * for a slot closed and reused meanwhile costs one EAGAIN. */
-#include "vmm/virtio/vsock.h"
+#include "vmm/virtio/vsock_int.h"
 #include "lib/clock.h"
-#include "lib/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#define VIRTIO_ID_VSOCK 19
-enum { Q_RX = 0, Q_TX = 1, Q_EVENT = 2 };
-#define HDR_LEN sizeof(struct vsock_hdr)
-#define FIRST_HOST_PORT (1u << 30)	/* ports we pick for host-initiated streams */
-#define MAX_LOGGED_DROPS 10
-#define SOCK_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define BUFS_SIZE ((size_t)VSOCK_MAX_CONNS * VSOCK_BUF_ALLOC)
-
 _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr layout");
-
-static void on_conn(struct vm_event *ev, uint32_t events);
 
 static void drop(struct virtio_vsock *v, const struct vsock_hdr *h, const char *why)
 {
@@ -78,103 +62,15 @@ int vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid,
 	return -EINVAL;
 }
 
-/* --- connections ---------------------------------------------------- */
-
-static struct vsock_conn *find(struct virtio_vsock *v, uint32_t host_port,
-			       uint32_t guest_port)
-{
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vsock_conn *c = &v->conn[i];
-
-		if (c->state != CONN_FREE && c->state != CONN_HANDSHAKE &&
-		    c->host_port == host_port && c->guest_port == guest_port)
-			return c;
-	}
-	return NULL;
-}
-
-/* A slot as it is when free. Its event stays callable: an epoll event
- * fetched before its socket was closed may still be dispatched to it. */
-static void conn_clear(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	size_t i = (size_t)(c - v->conn);
-
-	*c = (struct vsock_conn){ .dev = v, .ev = { -1, on_conn, c },
-				  .txbuf = v->bufs + i * VSOCK_BUF_ALLOC };
-}
-
-static struct vsock_conn *conn_alloc(struct virtio_vsock *v, int fd)
-{
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vsock_conn *c = &v->conn[i];
-
-		if (c->state == CONN_FREE) {
-			conn_clear(v, c);
-			c->ev.fd = fd;
-			return c;
-		}
-	}
-	return NULL;
-}
-
-static int watch(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	return v->vm ? vm_event_add(v->vm, &c->ev, SOCK_EVENTS) : 0;
-}
-
-static void close_host(struct vsock_conn *c)
-{
-	if (c->ev.fd < 0)
-		return;
-	if (c->dev->vm)
-		vm_event_del(c->dev->vm, &c->ev);
-	close(c->ev.fd);
-	c->ev.fd = -1;
-}
-
-static void conn_free(struct vsock_conn *c)
-{
-	close_host(c);
-	conn_clear(c->dev, c);
-}
-
-/* The stream is over: close the host socket and tell the guest with a
- * reset; the slot is free once that is sent (or the guest resets too). */
-static void conn_reset(struct vsock_conn *c)
-{
-	close_host(c);
-	c->state = CONN_CLOSING;
-	c->want = WANT_RST;
-	c->deadline = 0;
-}
-
-/* Answer a packet that belongs to no stream with a reset. */
-static void queue_rst(struct virtio_vsock *v, const struct vsock_hdr *h)
-{
-	if (h->op == VSOCK_OP_RST || v->nrst >= VSOCK_PENDING_RST)
-		return;
-	v->rst[v->nrst].host_port = h->dst_port;
-	v->rst[v->nrst].guest_port = h->src_port;
-	v->nrst++;
-}
-
 /* A bad packet: log it, and reset the stream it names, if any. */
 static void reject(struct virtio_vsock *v, struct vsock_conn *c,
 		   const struct vsock_hdr *h, const char *why)
 {
 	drop(v, h, why);
 	if (c && c->state != CONN_CLOSING)
-		conn_reset(c);
+		vsock_conn_reset(c);
 	else if (!c && h->src_cid == v->guest_cid && h->dst_cid == VSOCK_HOST_CID)
-		queue_rst(v, h);
-}
-
-/* What the guest can still take: buf_alloc - (rx_cnt - fwd_cnt) (§5.10.6.3). */
-static uint32_t peer_credit(const struct vsock_conn *c)
-{
-	uint32_t in_flight = c->rx_cnt - c->peer_fwd_cnt;
-
-	return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
+		vsock_queue_rst(v, h);
 }
 
 static void hdr_for(const struct virtio_vsock *v, struct vsock_conn *c,
@@ -198,78 +94,6 @@ static void hdr_for(const struct virtio_vsock *v, struct vsock_conn *c,
 	c->want &= ~(unsigned int)WANT_CREDIT;
 }
 
-/* The guest gets a credit update once a quarter of its window has reached
- * the host since the last one, so a sender never stalls on stale credit;
- * one that will send no more needs none. */
-static void maybe_credit(struct vsock_conn *c)
-{
-	if (!c->guest_no_send && c->fwd_cnt - c->fwd_cnt_sent >= VSOCK_BUF_ALLOC / 4)
-		c->want |= WANT_CREDIT;
-}
-
-/* Pass the host the guest's EOF once all the guest's data is through, and
- * end the stream once both directions are done. */
-static void conn_progress(struct vsock_conn *c)
-{
-	if (c->state != CONN_ESTABLISHED || !c->guest_no_send || c->txlen)
-		return;
-	shutdown(c->ev.fd, SHUT_WR);
-	if (c->host_eof || c->guest_no_rcv)
-		conn_reset(c);
-}
-
-/* --- host to guest ---------------------------------------------------- */
-
-/* Host data for the guest, read into ch after the header: 1 with *len
- * set, 0 if there is nothing to send now, -1 if the stream changed (EOF,
- * error, no credit) and owes a control packet instead. */
-static int read_host(struct virtio_vsock *v, struct vsock_conn *c,
-		     const struct virtq_chain *ch, uint32_t *len)
-{
-	uint64_t room = ch->w_len - HDR_LEN;
-	uint32_t credit = peer_credit(c);
-	ssize_t n;
-	int k;
-
-	if (c->state != CONN_ESTABLISHED || !c->readable || c->host_eof || c->guest_no_rcv)
-		return 0;
-	if (credit == 0) {
-		if (c->credit_requested)
-			return 0;
-		c->credit_requested = true;	/* once, until the guest speaks */
-		c->want |= WANT_CREDIT_REQUEST;
-		return -1;
-	}
-	if (room > credit)
-		room = credit;
-	if (room > VSOCK_MAX_PKT)
-		room = VSOCK_MAX_PKT;
-	k = virtq_slice(ch->w, ch->nw, HDR_LEN, room, v->iov, VIRTQ_MAX_CHAIN);
-	if (k <= 0)
-		return 0;	/* a buffer with room for a header only */
-	do
-		n = readv(c->ev.fd, v->iov, k);
-	while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		*len = (uint32_t)n;
-		c->rx_cnt += (uint32_t)n;
-		return 1;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		c->readable = false;
-		return 0;
-	}
-	if (n < 0) {
-		conn_reset(c);
-		return -1;
-	}
-	/* EOF: the host will send no more; it may still read. */
-	c->host_eof = true;
-	c->want |= WANT_SHUTDOWN;
-	conn_progress(c);
-	return -1;
-}
-
 /* The next packet connection c owes the guest, written into rx chain ch:
  * its length, or 0 if it owes nothing now. */
 static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
@@ -283,7 +107,7 @@ static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
 			return 0;
 		if (c->want & WANT_RST) {
 			hdr_for(v, c, &h, VSOCK_OP_RST, 0, 0);
-			conn_free(c);
+			vsock_conn_free(c);
 		} else if (c->want & WANT_REQUEST) {
 			c->want &= ~(unsigned int)WANT_REQUEST;
 			hdr_for(v, c, &h, VSOCK_OP_REQUEST, 0, 0);
@@ -299,7 +123,7 @@ static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
 		} else if (c->want & WANT_CREDIT) {
 			hdr_for(v, c, &h, VSOCK_OP_CREDIT_UPDATE, 0, 0);
 		} else {
-			int r = read_host(v, c, ch, &len);
+			int r = vsock_read_host(v, c, ch, &len);
 
 			if (r == 0)
 				return 0;
@@ -403,29 +227,6 @@ static void process_rx(struct virtio_vsock *v)
 		virtio_mmio_rearm(&v->mmio, Q_RX);
 }
 
-/* --- guest to host ---------------------------------------------------- */
-
-static void flush_tx(struct vsock_conn *c)
-{
-	while (c->txlen) {
-		ssize_t n = send(c->ev.fd, c->txbuf, c->txlen, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			conn_reset(c);	/* the host will not read any more */
-			return;
-		}
-		memmove(c->txbuf, c->txbuf + n, c->txlen - (size_t)n);
-		c->txlen -= (uint32_t)n;
-		c->fwd_cnt += (uint32_t)n;
-	}
-	maybe_credit(c);
-	conn_progress(c);
-}
-
 /* Guest data for the host socket: straight from the guest's buffers if it
  * takes it, the rest kept; the credit check bounds that by VSOCK_BUF_ALLOC. */
 static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
@@ -443,7 +244,7 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 				n = writev(c->ev.fd, v->iov, k);
 			while (n < 0 && errno == EINTR);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-				conn_reset(c);
+				vsock_conn_reset(c);
 				return;
 			}
 			if (n < 0)
@@ -456,109 +257,7 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 		c->txlen += len - (uint32_t)n;
 	}
 	c->tx_cnt += len;
-	maybe_credit(c);
-}
-
-static bool port_named(const struct virtio_vsock *v, uint32_t port)
-{
-	for (unsigned int i = 0; i < v->nports; i++)
-		if (v->ports[i] == port)
-			return true;
-	return false;
-}
-
-/* A guest stream to host port P: only to a named port, through the
- * broker, which answers (on_broker) with a socket or a refusal. */
-static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
-{
-	struct vsock_broker_req req = { .magic = VSOCK_BROKER_MAGIC, .port = h->dst_port };
-	struct vsock_conn *c;
-
-	if (v->broker_fd < 0 || !port_named(v, h->dst_port)) {
-		queue_rst(v, h);	/* refused: nobody may be reached there */
-		return;
-	}
-	c = conn_alloc(v, -1);
-	if (!c) {
-		if (!v->full_logged)
-			fprintf(stderr, "airlock-vmm: virtio-vsock: all %u streams in use; "
-				"refusing guest connections until one closes\n",
-				(unsigned int)VSOCK_MAX_CONNS);
-		v->full_logged = true;
-		queue_rst(v, h);
-		return;
-	}
-	req.id = (uint64_t)(c - v->conn) | ++v->broker_gen << 8;
-	if (send(v->broker_fd, &req, sizeof(req), MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)sizeof(req)) {
-		queue_rst(v, h);	/* the broker is gone or swamped */
-		return;			/* the slot was never used: still free */
-	}
-	c->state = CONN_BROKER;
-	c->broker_id = req.id;
-	c->host_port = h->dst_port;
-	c->guest_port = h->src_port;
-	c->peer_buf_alloc = h->buf_alloc;
-	c->peer_fwd_cnt = h->fwd_cnt;
-	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-}
-
-/* The broker's answer for a guest stream: a socket (the stream is open:
- * RESPONSE) or a refusal (RST). An answer for a stream that is gone
- * meanwhile (the guest reset it, it expired) is dropped. */
-static void broker_answer(struct virtio_vsock *v, const struct vsock_broker_rep *rep,
-			  int fd)
-{
-	uint64_t slot = rep->id & 0xff;
-	struct vsock_conn *c = slot < VSOCK_MAX_CONNS ? &v->conn[slot] : NULL;
-
-	if (!c || c->state != CONN_BROKER || c->broker_id != rep->id ||
-	    rep->magic != VSOCK_BROKER_MAGIC) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	if (rep->err || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		conn_reset(c);
-		return;
-	}
-	c->ev.fd = fd;
-	c->state = CONN_ESTABLISHED;
-	c->deadline = 0;
-	c->want = WANT_RESPONSE;
-	c->readable = true;
-	if (watch(v, c))
-		conn_reset(c);
-}
-
-static void broker_poll(struct virtio_vsock *v)
-{
-	for (;;) {
-		struct vsock_broker_rep rep;
-		unsigned int nfd = 0;
-		int fd = -1;
-		ssize_t n;
-
-		if (v->broker_fd < 0)
-			return;
-		n = fd_recv(v->broker_fd, &rep, sizeof(rep), &fd, 1, &nfd);
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			return;
-		if (n == (ssize_t)sizeof(rep)) {
-			broker_answer(v, &rep, nfd ? fd : -1);
-			continue;
-		}
-		if (nfd)
-			close(fd);
-		/* The broker hung up or spoke garbage: no more guest streams. */
-		if (v->vm)
-			vm_event_del(v->vm, &v->broker_ev);
-		close(v->broker_fd);
-		v->broker_fd = -1;
-		return;
-	}
+	vsock_maybe_credit(c);
 }
 
 /* The guest accepted a host program's stream: tell the program. */
@@ -571,7 +270,7 @@ static void established(struct vsock_conn *c)
 	c->deadline = 0;
 	c->readable = true;	/* data may have followed the CONNECT line */
 	if (send(c->ev.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
-		conn_reset(c);
+		vsock_conn_reset(c);
 }
 
 /* One packet from the guest; returns the payload bytes it moved. */
@@ -586,23 +285,23 @@ static uint32_t tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 		return 0;
 	}
 	if (h.src_cid == v->guest_cid && h.dst_cid == VSOCK_HOST_CID)
-		c = find(v, h.dst_port, h.src_port);
+		c = vsock_find(v, h.dst_port, h.src_port);
 	if (vsock_hdr_check(&h, v->guest_cid, ch->r_len - HDR_LEN, &why)) {
 		reject(v, c, &h, why);
 		return 0;
 	}
 	if (!c) {
 		if (h.op == VSOCK_OP_REQUEST)
-			guest_connect(v, &h);
+			vsock_guest_connect(v, &h);
 		else
-			queue_rst(v, &h);	/* no such stream (any more) */
+			vsock_queue_rst(v, &h);	/* no such stream (any more) */
 		return 0;
 	}
 	c->peer_buf_alloc = h.buf_alloc;
 	c->peer_fwd_cnt = h.fwd_cnt;
 	c->credit_requested = false;
 	if (h.op == VSOCK_OP_RST) {
-		conn_free(c);	/* no reset is owed to a guest that reset */
+		vsock_conn_free(c);	/* no reset is owed to a guest that reset */
 		return 0;
 	}
 	if (c->state == CONN_CLOSING)
@@ -642,7 +341,7 @@ static uint32_t tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 		}
 		if (h.flags & VSOCK_SHUTDOWN_SEND)
 			c->guest_no_send = true;
-		conn_progress(c);
+		vsock_conn_progress(c);
 		break;
 	case VSOCK_OP_CREDIT_REQUEST:
 		c->want |= WANT_CREDIT;
@@ -670,27 +369,6 @@ static bool process_tx(struct virtio_vsock *v, struct virtq_budget *budget)
 	return more;
 }
 
-/* --- host sockets, reset, timer -------------------------------------- */
-
-/* The driver reset the device: every stream the guest was part of is
- * gone. Host sockets still handshaking, or waiting to be offered to the
- * guest, stay: the new driver gets their requests. */
-static void cleanup_after_reset(struct virtio_vsock *v)
-{
-	if (!v->reset_pending)
-		return;
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
-		struct vsock_conn *c = &v->conn[i];
-
-		if (c->state == CONN_FREE || c->state == CONN_HANDSHAKE ||
-		    (c->state == CONN_CONNECTING && (c->want & WANT_REQUEST)))
-			continue;
-		conn_free(c);
-	}
-	v->nrst = 0;
-	v->reset_pending = false;
-}
-
 /* Tick once a second while some connection has a deadline. */
 static void arm_timer(struct virtio_vsock *v)
 {
@@ -707,191 +385,28 @@ static void arm_timer(struct virtio_vsock *v)
 		v->timer_armed = need;
 }
 
-static uint32_t pick_port(struct virtio_vsock *v)
-{
-	for (;;) {
-		uint32_t p = v->next_port++;
-		bool used = false;
-
-		if (v->next_port < FIRST_HOST_PORT)
-			v->next_port = FIRST_HOST_PORT;
-		for (unsigned int i = 0; i < VSOCK_MAX_CONNS && !used; i++)
-			used = v->conn[i].state != CONN_FREE && v->conn[i].host_port == p;
-		if (!used)
-			return p;
-	}
-}
-
-/* The host program's "CONNECT <port>\n", read a byte at a time so that
- * nothing after the line is taken from the stream. Anything else closes
- * the socket, which is the refusal the program sees. */
-static void handshake(struct virtio_vsock *v, struct vsock_conn *c)
-{
-	unsigned long port;
-	char *end;
-
-	for (;;) {
-		char ch;
-		ssize_t n = read(c->ev.fd, &ch, 1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			conn_free(c);	/* hung up, or an error */
-			return;
-		}
-		if (ch == '\n')
-			break;
-		if (c->line_len >= sizeof(c->line) - 1) {
-			conn_free(c);	/* no handshake line is this long */
-			return;
-		}
-		c->line[c->line_len++] = ch;
-	}
-	c->line[c->line_len] = '\0';
-	if (strncmp(c->line, "CONNECT ", 8) != 0 || c->line[8] < '0' || c->line[8] > '9') {
-		conn_free(c);
-		return;
-	}
-	errno = 0;
-	port = strtoul(c->line + 8, &end, 10);
-	if (errno || port > UINT32_MAX || (*end && strcmp(end, "\r"))) {
-		conn_free(c);
-		return;
-	}
-	c->guest_port = (uint32_t)port;
-	c->host_port = pick_port(v);
-	c->state = CONN_CONNECTING;
-	c->want = WANT_REQUEST;
-	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-	/* The guest has not said how much it can take: until it does,
-	 * nothing is sent (peer_buf_alloc 0). */
-}
-
-static void host_conn(struct virtio_vsock *v, int fd)
-{
-	unsigned int shaking = 0;
-	struct vsock_conn *c = NULL;
-
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		shaking += v->conn[i].state == CONN_HANDSHAKE;
-	/* Silent host sockets may hold only some of the slots, so that the
-	 * guest can still open streams of its own meanwhile. */
-	if (shaking < VSOCK_MAX_HANDSHAKES)
-		c = conn_alloc(v, fd);
-	if (!c) {
-		close(fd);
-		return;
-	}
-	c->state = CONN_HANDSHAKE;
-	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
-	if (watch(v, c)) {
-		conn_free(c);
-		return;
-	}
-	handshake(v, c);
-}
-
-/* One host socket signalled (or may have): see what it has for us. */
-static void conn_poll(struct vsock_conn *c, uint32_t events)
-{
-	if (c->state == CONN_HANDSHAKE) {
-		handshake(c->dev, c);
-	} else if (c->state == CONN_ESTABLISHED) {
-		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			c->readable = true;
-		if (c->txlen)
-			flush_tx(c);
-	}
-	/* CONNECTING: the guest has not answered; nothing to read yet. */
-}
-
 /* Every entry from the I/O loop ends here: answers, data, the timer. */
-static void settle(struct virtio_vsock *v)
+void vsock_settle(struct virtio_vsock *v)
 {
 	process_rx(v);
 	arm_timer(v);
 }
 
-static void on_conn(struct vm_event *ev, uint32_t events)
-{
-	struct vsock_conn *c = ev->opaque;
-	struct virtio_vsock *v = c->dev;
-
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	conn_poll(c, events);
-	settle(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
-void virtio_vsock_poll(struct virtio_vsock *v)
-{
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	broker_poll(v);
-	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		conn_poll(&v->conn[i], ~0u);
-	settle(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
-void virtio_vsock_accept(struct virtio_vsock *v, int fd)
-{
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	host_conn(v, fd);
-	settle(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
-static void on_broker(struct vm_event *ev, uint32_t events)
-{
-	struct virtio_vsock *v = ev->opaque;
-
-	(void)events;
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	broker_poll(v);
-	settle(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
-static void on_listen(struct vm_event *ev, uint32_t events)
-{
-	struct virtio_vsock *v = ev->opaque;
-	int fd;
-
-	(void)events;
-	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
-	/* Edge-triggered: drain. Out of fds, the rest wait for the next
-	 * connection's edge instead of spinning the loop. */
-	while ((fd = accept4(v->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
-	       errno == EINTR || errno == ECONNABORTED)
-		if (fd >= 0)
-			host_conn(v, fd);
-	settle(v);
-	pthread_mutex_unlock(&v->mmio.lock);
-}
-
 void virtio_vsock_expire(struct virtio_vsock *v, uint64_t now)
 {
 	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
+	vsock_cleanup_after_reset(v);
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &v->conn[i];
 
 		if (!c->deadline || now < c->deadline)
 			continue;
 		if (c->state == CONN_HANDSHAKE || (c->want & WANT_REQUEST))
-			conn_free(c);	/* the guest never heard of it */
+			vsock_conn_free(c);	/* the guest never heard of it */
 		else
-			conn_reset(c);
+			vsock_conn_reset(c);
 	}
-	settle(v);
+	vsock_settle(v);
 	pthread_mutex_unlock(&v->mmio.lock);
 }
 
@@ -916,7 +431,7 @@ static void on_reset(struct vm_event *ev, uint32_t events)
 		/* drained already */
 	}
 	pthread_mutex_lock(&v->mmio.lock);
-	cleanup_after_reset(v);
+	vsock_cleanup_after_reset(v);
 	arm_timer(v);
 	pthread_mutex_unlock(&v->mmio.lock);
 }
@@ -928,7 +443,7 @@ static bool vsock_queue_notify(void *dev, unsigned int q, struct virtq_budget *b
 	struct virtio_vsock *v = dev;
 	bool more = false;
 
-	cleanup_after_reset(v);
+	vsock_cleanup_after_reset(v);
 	if (q == Q_TX)
 		more = process_tx(v, budget);
 	else if (q == Q_RX)
@@ -1006,7 +521,7 @@ static int vsock_state(struct virtio_vsock *v, uint64_t cid,
 		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
-		conn_clear(v, &v->conn[i]);
+		vsock_conn_clear(v, &v->conn[i]);
 	return 0;
 }
 
@@ -1034,7 +549,7 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 	if (v->bufs)
 		for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 			if (v->conn[i].state != CONN_FREE)
-				conn_free(&v->conn[i]);
+				vsock_conn_free(&v->conn[i]);
 	if (v->bufs)
 		munmap(v->bufs, BUFS_SIZE);
 	v->bufs = NULL;
@@ -1068,11 +583,11 @@ int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
 	r = virtio_mmio_init(&v->mmio, vm, base, irq, &vsock_ops, v);
 	if (r)
 		return r;
-	v->listen_ev = (struct vm_event){ v->listen_fd, on_listen, v };
+	v->listen_ev = (struct vm_event){ v->listen_fd, vsock_on_listen, v };
 	v->reset_ev = (struct vm_event){ v->reset_efd, on_reset, v };
 	vm_vcpu_may_write(vm, v->reset_efd);	/* a driver reset, from a vCPU */
 	v->timer_ev = (struct vm_event){ v->timer_fd, on_timer, v };
-	v->broker_ev = (struct vm_event){ v->broker_fd, on_broker, v };
+	v->broker_ev = (struct vm_event){ v->broker_fd, vsock_on_broker, v };
 	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN | EPOLLET)) ||
 	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)) ||
 	    (v->broker_fd >= 0 && (r = vm_event_add(vm, &v->broker_ev, EPOLLIN))))
