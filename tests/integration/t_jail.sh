@@ -44,7 +44,8 @@ jail_check() {
 	[ "$(awk '/^Max core file size/ {print $5}' "$lim")" = 0 ] || fail "$who: $(grep 'core' "$lim")"
 	# Nothing of the host but what it was handed: no directory, no path
 	# outside the sandbox folder and the images.
-	ls -l "/proc/$pid/fd/" | grep -E -- '-> /' | grep -vE "/dev/null|/dev/kvm|$AIRLOCK_HOME/sandboxes/|rootfs.ext4|vmlinux|initramfs|memfd:airlock-guest-ram" &&
+	ls -l "/proc/$pid/fd/" | grep -E -- '-> /' |
+		grep -vE "/dev/null|/dev/kvm|/dev/net/tun|$AIRLOCK_HOME/sandboxes/|rootfs.ext4|vmlinux|initramfs|memfd:airlock-guest-ram" &&
 		fail "$who: the VMM holds files it was not handed"
 	true
 }
@@ -60,11 +61,21 @@ test_jail_vmm_as_root() {
 
 test_jail_vmm_as_user() {
 	[ "$(id -u)" -eq 0 ] || { fail "needs root to set up the user"; return; }
-	# nobody, with /dev/kvm and a home of its own: what an ordinary user in
-	# group kvm has. The images must be readable by it.
+	# nobody, with /dev/kvm and /dev/net/tun open to it and a home of its
+	# own: what an ordinary user in group kvm has on a distribution that
+	# leaves the TUN device open. The images must be readable by it. The
+	# devices' modes are put back however the test ends.
+	local kvm_mode tun_mode
+	kvm_mode=$(stat -c %a /dev/kvm) tun_mode=$(stat -c %a /dev/net/tun)
+	chmod 666 /dev/kvm /dev/net/tun
+	jail_as_nobody
+	chmod "$kvm_mode" /dev/kvm
+	chmod "$tun_mode" /dev/net/tun
+}
+
+jail_as_nobody() {
 	local home=$T/nobody
 	rm -rf "$home" && mkdir -p "$home/templates" && chown -R nobody: "$home"
-	chmod 666 /dev/kvm
 	cp "$KDIR/vmlinux" "$INITRD" "$home/" && chmod 644 "$home/vmlinux" "$home/$(basename "$INITRD")"
 	cp -r "$AIRLOCK_TEMPLATE_TEST" "$home/templates/test"
 	chmod o+x "$T"
@@ -84,5 +95,4 @@ test_jail_vmm_as_user() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups env AIRLOCK_HOME="$home" \
 		"$CLI" stop -t 0 ju >/dev/null 2>"$T/stop.err" || fail "stop as nobody: $(cat "$T/stop.err")"
 	wait "$RUN_PID"
-	chmod 660 /dev/kvm
 }
