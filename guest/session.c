@@ -47,6 +47,15 @@ enum state {
 	S_DONE,
 };
 
+/* Which of its descriptors a watch is (struct watch's tag). */
+enum {
+	W_SOCK,		/* the vsock stream */
+	W_REPORT,	/* the child's setup report pipe */
+	W_OUT0,		/* stdout pipe, or the PTY master (also stdin) */
+	W_OUT1,		/* stderr pipe */
+	W_IN,		/* stdin pipe */
+};
+
 struct session {
 	struct agent *a;
 	enum state state;
@@ -93,6 +102,16 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void session_event(struct watch *w, uint32_t events);
+
+static int session_watch(struct session *s, int fd, struct watch *w, int tag)
+{
+	w->event = session_event;
+	w->owner = s;
+	w->tag = tag;
+	return serve_watch(s->a, fd, w);
+}
+
 struct session *session_new(struct agent *a, int sock)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -107,7 +126,7 @@ struct session *session_new(struct agent *a, int sock)
 	s->in_dead = true;
 	exec_seq_init(&s->seq);
 	frame_decoder_init(&s->dec, exec_type_to_guest);
-	if (serve_watch(a, sock, &s->w_sock, W_SOCK, s) < 0) {
+	if (session_watch(s, sock, &s->w_sock, W_SOCK) < 0) {
 		free(s);
 		return NULL;
 	}
@@ -116,12 +135,14 @@ struct session *session_new(struct agent *a, int sock)
 	return s;
 }
 
-void session_event(struct session *s, const struct watch *w, uint32_t events)
+/* An epoll event for one of the session's descriptors. */
+static void session_event(struct watch *w, uint32_t events)
 {
+	struct session *s = w->owner;
 	bool in = events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP);
 	bool out = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
 
-	switch (w->kind) {
+	switch (w->tag) {
 	case W_SOCK:
 		s->sock_rd |= in;
 		s->sock_wr |= out;
@@ -293,10 +314,10 @@ static void start(struct session *s, const struct exec_request *req)
 	}
 	s->in_dead = false;
 	/* Registered now, events remembered until S_RUNNING reads them. */
-	if (serve_watch(s->a, s->report, &s->w_report, W_REPORT, s) < 0 ||
-	    serve_watch(s->a, s->out[0], &s->w_out[0], W_OUT0, s) < 0 ||
-	    (!s->tty && (serve_watch(s->a, s->out[1], &s->w_out[1], W_OUT1, s) < 0 ||
-			 serve_watch(s->a, s->in, &s->w_in, W_IN, s) < 0)))
+	if (session_watch(s, s->report, &s->w_report, W_REPORT) < 0 ||
+	    session_watch(s, s->out[0], &s->w_out[0], W_OUT0) < 0 ||
+	    (!s->tty && (session_watch(s, s->out[1], &s->w_out[1], W_OUT1) < 0 ||
+			 session_watch(s, s->in, &s->w_in, W_IN) < 0)))
 		fail(s, EXEC_ERR_RESOURCES, "cannot watch the command's "
 		     "descriptors: %s", strerror(errno));
 	s->out_rd[0] = s->out_rd[1] = s->in_wr = true;
