@@ -43,8 +43,7 @@ const char *sync_bad_text(int bad)
 	case SYNC_BAD_RESERVED:
 		return "a name reserved for airlock's temporary files";
 	case SYNC_BAD_TARGET:
-		return "a bad symlink target (empty, over 4095 bytes, NUL or "
-		       "control character)";
+		return "a bad symlink target (empty, over 4095 bytes, or a NUL)";
 	case SYNC_BAD_PATTERN:
 		return "a bad pattern";
 	}
@@ -72,8 +71,6 @@ int sync_name_check(const char *name, size_t len)
 			return SYNC_BAD_NUL;
 		if (c == '/')
 			return SYNC_BAD_EMPTY;	/* only sync_path_check splits */
-		if (is_control(c))
-			return SYNC_BAD_CONTROL;
 	}
 	if (len >= sizeof(SYNC_TMP_PREFIX) - 1 &&
 	    memcmp(name, SYNC_TMP_PREFIX, sizeof(SYNC_TMP_PREFIX) - 1) == 0)
@@ -106,13 +103,18 @@ int sync_path_check(const char *path, size_t len)
 	return SYNC_BAD_NONE;
 }
 
+int sync_path_printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (is_control((unsigned char)s[i]))
+			return SYNC_BAD_CONTROL;
+	return SYNC_BAD_NONE;
+}
+
 static int check_target(const char *t, size_t len)
 {
 	if (len == 0 || len > SYNC_MAX_TARGET || memchr(t, 0, len))
 		return SYNC_BAD_TARGET;
-	for (size_t i = 0; i < len; i++)
-		if (is_control((unsigned char)t[i]))
-			return SYNC_BAD_TARGET;
 	return SYNC_BAD_NONE;
 }
 
@@ -126,12 +128,14 @@ static int check_pattern(const char *s, size_t len)
 	return SYNC_BAD_NONE;
 }
 
-/* The workspace root: absolute, not "/", each component a fine name. */
+/* The workspace root: absolute, not "/", each component a fine and
+ * printable name. */
 static int check_root(const char *s, size_t len)
 {
 	if (len < 2 || s[0] != '/' || s[len - 1] == '/')
 		return -EINVAL;
-	return sync_path_check(s + 1, len - 1) ? -EINVAL : 0;
+	return sync_path_check(s + 1, len - 1) || sync_path_printable(s, len) ?
+	       -EINVAL : 0;
 }
 
 static int check_key(const char *k, size_t len)

@@ -97,21 +97,26 @@ enum sync_bad {
 	SYNC_BAD_NAME_LONG,	/* a component over NAME_MAX bytes */
 	SYNC_BAD_NUL,		/* a NUL byte */
 	SYNC_BAD_DOT,		/* a "." or ".." component */
-	SYNC_BAD_CONTROL,	/* a control character (C0 or DEL) */
 	SYNC_BAD_RESERVED,	/* a component starting with SYNC_TMP_PREFIX */
-	SYNC_BAD_TARGET,	/* symlink target empty, too long, NUL, control */
+	SYNC_BAD_TARGET,	/* symlink target empty, too long, or a NUL */
 	SYNC_BAD_PATTERN,	/* IGNORE pattern empty, too long, NUL, control */
+	/* Not the format's: the host's rule (sync_path_printable). */
+	SYNC_BAD_CONTROL,	/* a control character (C0 or DEL) */
 };
 
 const char *sync_bad_text(int bad);
 
 /* Checks a relative path as the wire carries it: components joined by
- * single '/', none empty, ".", "..", over NAME_MAX bytes, holding NUL or a
- * control character, or starting with SYNC_TMP_PREFIX. Returns an
- * enum sync_bad (0: fine). */
+ * single '/', none empty, ".", "..", over NAME_MAX bytes, holding a NUL, or
+ * starting with SYNC_TMP_PREFIX. Returns an enum sync_bad (0: fine). */
 int sync_path_check(const char *path, size_t len);
 /* One component alone (also refuses '/'). */
 int sync_name_check(const char *name, size_t len);
+/* The host's own rule on top: no control character (C0 or DEL) in a name
+ * or link target it writes, so that no listing of the project can carry
+ * escape sequences to a terminal. SYNC_BAD_CONTROL or 0. A guest may have
+ * such names and says so; the host refuses them, record by record. */
+int sync_path_printable(const char *s, size_t len);
 
 /* END status. */
 #define SYNC_END_DONE 0u	/* all `size` bytes were sent */

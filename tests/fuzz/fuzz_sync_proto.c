@@ -105,7 +105,7 @@ static bool reference_ok(const uint8_t *p, size_t n)
 		    (len == 2 && p[start] == '.' && p[start + 1] == '.'))
 			return false;
 		for (size_t k = start; k < i; k++)
-			if (p[k] < 0x20 || p[k] == 0x7f)
+			if (p[k] == 0)
 				return false;
 		if (len >= 13 && memcmp(p + start, ".airlock-tmp-", 13) == 0)
 			return false;
