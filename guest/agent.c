@@ -115,16 +115,26 @@ static void reap(struct watch *w, uint32_t events)
 
 /* ---- connections ---- */
 
+/* Every service serves the host alone: a connection from anywhere else
+ * (the guest itself, through the loopback CID) is closed unread. */
 static void accept_conn(struct watch *w, uint32_t events)
 {
 	struct serve_slot *l = w->owner;
 
 	(void)events;
 	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_vm peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
+		if (len < sizeof(peer) || peer.svm_family != AF_VSOCK ||
+		    peer.svm_cid != VMADDR_CID_HOST) {
+			close(fd);
+			continue;
+		}
 		l->svc->accept(l->state, fd);
 	}
 }

@@ -1,7 +1,8 @@
 /* Serve mode of airlock-init (no airlock.cmd= on the kernel command line):
  * one epoll loop (agent.c) serving the services listed in services.c, each
  * on its vsock port: exec streams (exec.c, one session per stream, its
- * command started by spawn.c), control requests (control.c), while PID 1
+ * command started by spawn.c), control requests (control.c), the workspace
+ * sync (sync.c, sync.h), while PID 1
  * reaps every process that ends. No threads: every descriptor is
  * non-blocking and registered edge-triggered, and what it is ready for is
  * remembered in flags until a call returns EAGAIN. A service plugs in by
@@ -87,9 +88,10 @@ int serve_watch(struct agent *a, int fd, struct watch *w);
 /* The same, level-triggered and input only (listeners). */
 int serve_watch_in(struct agent *a, int fd, struct watch *w);
 
-/* exec.c and control.c: the services. */
+/* exec.c, control.c, sync.c: the services. */
 extern const struct service exec_service;
 extern const struct service control_service;
+extern const struct service sync_service;
 
 /* session.c: one exec stream. */
 struct session *session_new(struct agent *a, int sock);

@@ -6,5 +6,6 @@
 const struct service *const serve_services[] = {
 	&exec_service,
 	&control_service,
+	&sync_service,
 	NULL,
 };
