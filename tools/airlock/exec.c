@@ -138,8 +138,8 @@ static int read_ok(int fd, int64_t deadline)
 }
 
 /* A stream to guest port, or -errno: -ETIMEDOUT, -ESRCH (not alive). */
-static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
-			 bool (*alive)(void *), void *arg)
+int exec_vsock_connect(const char *path, unsigned int port, int timeout_ms,
+		       bool (*alive)(void *), void *arg)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
@@ -724,7 +724,7 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	if (ret < 0)
 		goto out;
 
-	r->sock = vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_EXEC, timeout_ms,
+	r->sock = exec_vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_EXEC, timeout_ms,
 				alive, arg);
 	if (r->sock == -ESRCH) {
 		ret = failed(r, -ESRCH, "the sandbox VM ended before its exec "
@@ -775,7 +775,7 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 	uint8_t buf[64];
 	int fd, n, ret = -ECONNRESET;
 
-	fd = vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_CONTROL, timeout_ms,
+	fd = exec_vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_CONTROL, timeout_ms,
 			   alive, arg);
 	if (fd < 0)
 		return fd;

@@ -61,4 +61,12 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
 		  void *arg);
 
+/* A stream to guest vsock port `port` through the VMM's Unix socket at
+ * path ("CONNECT <port>\n", "OK ..."), retried every 10 ms while the guest
+ * boots for up to timeout_ms (alive as for exec_run). Returns the
+ * connected fd, or -ETIMEDOUT, -ESRCH or another -errno. (Moves to lib/
+ * with the supervisor.) */
+int exec_vsock_connect(const char *path, unsigned int port, int timeout_ms,
+		       bool (*alive)(void *), void *arg);
+
 #endif

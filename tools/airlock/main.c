@@ -6,6 +6,7 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/workspace.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 
@@ -65,11 +66,13 @@ static const char run_usage[] =
 	"  --disk-size SIZE     size of a new sandbox's sparse disk (default 16G)\n"
 	"  -e, --env VAR[=VAL]  pass VAR into the sandbox: VAL, or the value VAR has\n"
 	"                       here; nothing else from this environment goes in\n"
-	"  -w, --workdir DIR    run CMD in DIR (default: the user's home)\n"
+	"  -w, --workdir DIR    run CMD in DIR (default: the workspace; without one,\n"
+	"                       the user's home)\n"
 	"  -u, --user USER      run CMD as USER (default: agent)\n"
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
-	"  --rm                 use a new sandbox and remove it afterwards\n";
+	"  --rm                 use a new sandbox and remove it afterwards\n"
+	WORKSPACE_USAGE;
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -183,9 +186,12 @@ static int cmd_run(int argc, char **argv)
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "rm", no_argument, NULL, O_RM },
 		{ "help", no_argument, NULL, 'h' },
+		WORKSPACE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_opts c = { .tty = -1 };
+	struct workspace_opts wo = { 0 };
+	struct workspace ws = { .ctl = -1 };
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -206,6 +212,8 @@ static int cmd_run(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+m:e:w:u:tTh", lo, NULL)) != -1) {
 		r = common_opt(&c, opt);
+		if (r == 0)
+			r = workspace_opt(&wo, opt, optarg);
 		if (r < 0)
 			goto out;
 		if (r > 0)
@@ -262,7 +270,7 @@ static int cmd_run(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	if (paths_resolve(&paths) || paths_check(&paths))
+	if (paths_resolve(&paths) || paths_check(&paths) || workspace_prepare(&ws, &wo))
 		goto out;
 	if (!getcwd(cwd, sizeof(cwd))) {
 		say("cannot tell the current folder: %s", strerror(errno));
@@ -328,6 +336,13 @@ static int cmd_run(int argc, char **argv)
 
 	if (sandbox_boot(&sb, &paths))
 		goto out_close;
+	/* The project in, before the command starts; its changes back after. */
+	if (workspace_start(&ws, &sb, &paths, &wo, BOOT_TIMEOUT_MS) < 0) {
+		sandbox_shutdown(&sb);
+		goto out_close;
+	}
+	if (!c.cwd && ws.on)
+		c.cwd = ws.root;
 	exec_opts_from(&eo, &c, argc, argv);
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
 	if (r < 0 && !sandbox_vmm_alive(&sb)) {
@@ -336,11 +351,13 @@ static int cmd_run(int argc, char **argv)
 		sandbox_print_log(&sb);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
+	workspace_finish(&ws, &sb);
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (sandbox_shutdown says so). */
+	 * (sandbox_shutdown says so) or the sync did not finish (said). */
 	sandbox_shutdown(&sb);
 
 out_close:
+	workspace_close(&ws);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)
 		say("cannot remove sandbox '%s' (%s)", name, sb.dir);
