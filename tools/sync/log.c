@@ -73,6 +73,9 @@ void hsync_escape(const char *in, char *out, size_t size)
 }
 
 static void vlog(struct hsync *s, const char *kind, const char *path,
+		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vlog(struct hsync *s, const char *kind, const char *path,
 		 const char *fmt, va_list ap)
 {
 	char msg[1024], epath[4 * SYNC_MAX_PATH + 8], emsg[4 * sizeof(msg)];

@@ -402,9 +402,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct hsync sync;
+	static struct hsync hs;
 	static struct frame_decoder dec;
-	struct hsync *s = &sync;
+	struct hsync *s = &hs;
 	struct sync_msg *m;
 	char err[256], *extra;
 	const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));
@@ -412,8 +412,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	int opt, r;
 
-	*s = (struct hsync){ .project = -1, .state = -1, .guest = -1, .ctl = -1, .src = -1,
-			     .lim = { HSYNC_MAX_FILE, HSYNC_MAX_TOTAL, HSYNC_MAX_FILES } };
+	hsync_init(s);
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		uint64_t v;
@@ -467,11 +466,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(s->key, sizeof(s->key), "%016llx",
 		 (unsigned long long)hash64(s->root, strlen(s->root)));
-	pathmatch_init(&s->ignore);
-	pathmap_init(&s->base);
-	pathmap_init(&s->listing);
-	pathmap_init(&s->dirty);
-	pathmap_init(&s->gone);
 	hsync_log_open(s);
 	r = read_ignore_file(s);
 	for (size_t i = 0; r == 0 && i < nex; i++)

@@ -124,7 +124,6 @@ int quarantine_rules_load(struct hsync *s, const char *extra, size_t len)
 	s->rules = calloc(1, sizeof(*s->rules));
 	if (!s->rules)
 		return -ENOMEM;
-	pathmatch_init(&s->protect);
 	pathmatch_init(&s->rules->config_files);
 	pathmatch_init(&s->rules->attr_files);
 	r = rules_add_text(s, protected_list, strlen(protected_list));

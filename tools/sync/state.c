@@ -329,3 +329,51 @@ int hsync_state_save(struct hsync *s)
 	}
 	return r;
 }
+
+/* ---- the context ---- */
+
+void hsync_init(struct hsync *s)
+{
+	*s = (struct hsync){ .project = -1, .state = -1, .guest = -1, .ctl = -1, .src = -1,
+			     .lim = { HSYNC_MAX_FILE, HSYNC_MAX_TOTAL, HSYNC_MAX_FILES } };
+	s->cin.tmp.fd = s->cin.tmp.dirfd = -1;
+	pathmatch_init(&s->ignore);
+	pathmatch_init(&s->protect);
+	pathmap_init(&s->base);
+	pathmap_init(&s->listing);
+	pathmap_init(&s->dirty);
+	pathmap_init(&s->gone);
+}
+
+static void free_dirty_map(struct pathmap *m)
+{
+	size_t n;
+	struct pathmap_node **l = pathmap_list(m, &n, false);
+
+	for (size_t i = 0; i < n; i++) {
+		pathmap_del(m, l[i]->path);
+		free(l[i]->path);
+		free(l[i]);
+	}
+	free(l);
+	pathmap_free(m);
+}
+
+void hsync_free(struct hsync *s)
+{
+	hsync_apply_close(s);
+	hsync_push_close(s);
+	hsync_base_clear(s);
+	pathmap_free(&s->base);
+	free_dirty_map(&s->gone);
+	pathmatch_free(&s->ignore);
+	for (size_t i = 0; i < s->nignore; i++)
+		free(s->ignore_lines[i]);
+	free(s->ignore_lines);
+	free(s->obuf);
+	free(s->rbuf);
+	if (s->log)
+		fclose(s->log);
+	if (s->watching)
+		fswatch_close(&s->fw);
+}

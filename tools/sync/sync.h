@@ -181,6 +181,10 @@ void hsync_refuse(struct hsync *s, const char *path, const char *fmt, ...)
 void hsync_escape(const char *s, char *out, size_t size);
 
 /* ---- state.c ---- */
+/* An empty context (no fds, default limits); and all it holds freed
+ * (not the fds, not the rules). */
+void hsync_init(struct hsync *s);
+void hsync_free(struct hsync *s);
 struct hentry *hsync_base(struct hsync *s, const char *path);
 struct hentry *hsync_base_make(struct hsync *s, const char *path);
 void hsync_base_del(struct hsync *s, const char *path);	/* and below */
