@@ -5,6 +5,7 @@
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "tools/airlock/review.h"
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/workspace.h"
 #include "lib/clock.h"
@@ -42,6 +43,9 @@ static const char usage_text[] =
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
+	"  diff [NAME] [PATH...]                what the workspace sync held for review\n"
+	"  accept [NAME] [PATH...]              apply held changes to the project\n"
+	"  reject [NAME] [PATH...]              drop held changes\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
 	"(default ~/.local/share/airlock).\n";
@@ -693,6 +697,15 @@ static int cmd_rm(int argc, char **argv)
 	return status;
 }
 
+static int cmd_review(int argc, char **argv)
+{
+	struct airlock_paths paths;
+
+	if (paths_resolve(&paths))
+		return 1;
+	return review_main(&paths, argv[0], argc - 1, argv + 1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -701,6 +714,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
+		{ "diff", cmd_review }, { "accept", cmd_review }, { "reject", cmd_review },
 	};
 
 	if (argc < 2) {

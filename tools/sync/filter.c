@@ -59,6 +59,7 @@ static const struct rule rules[] = {
 	{ SCMP_SYS(getpid), "quarantine folder names" },
 	{ SCMP_SYS(clock_gettime), "debounce timing, where the vDSO is unavailable" },
 	{ SCMP_SYS(brk), "malloc" },
+	{ SCMP_SYS(sysinfo), "glibc's qsort sizes its buffer by the memory there is" },
 	{ SCMP_SYS(mmap), "malloc of large buffers" },
 	{ SCMP_SYS(munmap), "free of large buffers" },
 	{ SCMP_SYS(mremap), "realloc of large buffers" },
