@@ -306,8 +306,10 @@ static bool conn_read(struct gconn *c)
 	for (int reads = 0; !c->dead && c->rd && reads < READS_PER_PUMP; reads++) {
 		ssize_t n;
 
-		/* A host that stops reading stops being read. */
-		if (c->o_len > 2 * SYNC_OUT_HIGH)
+		/* A host that stops reading stops being read. Nor while a
+		 * file's content is being sent: an answer (APPLIED) must not
+		 * come between its DATA frames. */
+		if (c->o_len > 2 * SYNC_OUT_HIGH || c->src >= 0)
 			break;
 		if (c->r_len == 0) {
 			n = recv(c->fd, c->rbuf, RBUF_SIZE, MSG_DONTWAIT);
@@ -339,7 +341,7 @@ static bool conn_read(struct gconn *c)
 			if (r == 0)
 				break;
 			handle(c, &f);
-			if (c->o_len > 2 * SYNC_OUT_HIGH)
+			if (c->o_len > 2 * SYNC_OUT_HIGH || c->src >= 0)
 				break;
 		}
 		progress = true;

@@ -91,6 +91,17 @@ static int walk_make(const char *path, uid_t uid, gid_t gid, char *why, size_t s
 			close(fd);
 			return -e;
 		}
+		/* The agent must be able to pass through to its workspace (a
+		 * project under /root, 0700 in the template): search only. */
+		{
+			struct stat st;
+			char proc[40];
+
+			if (fstat(next, &st) == 0 && !(st.st_mode & S_IXOTH) && st.st_uid != uid) {
+				snprintf(proc, sizeof(proc), "/proc/self/fd/%d", next);
+				fchmodat(AT_FDCWD, proc, (st.st_mode & 07777) | S_IXOTH, 0);
+			}
+		}
 		close(fd);
 		fd = next;
 		p += len + (slash ? 1 : 0);

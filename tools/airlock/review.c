@@ -218,8 +218,8 @@ static void unified(const char *path, int a, int b)
 		dup2(pfd[1], 2);
 		if (dup2(a >= 0 ? a : devnull, 3) < 0 || dup2(b, 4) < 0)
 			_exit(127);
-		execlp("diff", "diff", "-u", "--label", la, "--label", lb, "/dev/fd/3",
-		       "/dev/fd/4", (char *)NULL);
+		execlp("diff", "diff", "-u", "--label", la, "--label", lb, "/proc/self/fd/3",
+		       "/proc/self/fd/4", (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);

@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -235,8 +236,9 @@ static pid_t spawn_sync(const struct workspace *w, const struct workspace_opts *
 		for (int i = 0; i < 4; i++)
 			if (dup2(high[i], 3 + i) < 0)
 				_exit(125);
-		for (int fd = 7; fd < 1024; fd++)
-			close(fd);
+		if (syscall(SYS_close_range, 7, ~0u, 0) < 0)
+			for (int fd = 7; fd < 65536; fd++)
+				close(fd);
 		execve(sync_binary(), (char *const *)argv, envp);
 		dprintf(2, "airlock: cannot run %s: %s\n", sync_binary(), strerror(errno));
 		_exit(125);

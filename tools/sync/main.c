@@ -150,9 +150,13 @@ static void handle(struct hsync *s, const struct frame *f)
 		     SYNC_PROTO_VERSION);
 		return;
 	}
-	if (r < 0 || sync_seq_to_host(&s->seq_in, m) < 0) {
-		fail(s, "the sandbox sent a malformed or out-of-order sync message "
-		     "(type 0x%02x)", f->type);
+	if (r < 0) {
+		fail(s, "the sandbox sent a malformed sync message (type 0x%02x: %s)",
+		     f->type, strerror(-r));
+		return;
+	}
+	if (sync_seq_to_host(&s->seq_in, m) < 0) {
+		fail(s, "the sandbox sent a sync message out of order (type 0x%02x)", f->type);
 		return;
 	}
 	switch (m->type) {

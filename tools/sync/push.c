@@ -41,10 +41,50 @@ static bool out_room(struct hsync *s, size_t need)
 	return true;
 }
 
+/* Messages that come up while a file's content is being sent (a RESEND,
+ * the EPOCH) wait here: nothing may come between a PUT's DATA frames. */
+static bool defer(struct hsync *s, const struct sync_msg *m)
+{
+	uint8_t frame[SYNC_MSG_MAX];
+	int n = sync_msg_encode(frame, sizeof(frame), m);
+	uint8_t *p;
+
+	if (n < 0)
+		return false;
+	p = realloc(s->later, s->later_len + (size_t)n);
+	if (!p) {
+		s->dead = true;
+		return false;
+	}
+	memcpy(p + s->later_len, frame, (size_t)n);
+	s->later = p;
+	s->later_len += (size_t)n;
+	return true;
+}
+
+static void undefer(struct hsync *s)
+{
+	if (!s->later_len)
+		return;
+	if (!s->test) {
+		if (!out_room(s, s->later_len)) {
+			s->dead = true;
+			return;
+		}
+		memcpy(s->obuf + s->o_off + s->o_len, s->later, s->later_len);
+		s->o_len += s->later_len;
+	}
+	free(s->later);
+	s->later = NULL;
+	s->later_len = 0;
+}
+
 bool hsync_send(struct hsync *s, const struct sync_msg *m)
 {
 	int n;
 
+	if (s->src >= 0 && m->type != SYNC_MSG_PUT_DATA && m->type != SYNC_MSG_PUT_END)
+		return defer(s, m);
 	if (s->dead || !out_room(s, FRAME_MAX_SIZE)) {
 		s->dead = true;
 		return false;
@@ -319,6 +359,7 @@ static void look_at(struct hsync *s, const char *path)
 	struct hentry *b = hsync_base(s, path);
 	struct sync_meta h, expect = { 0 };
 	struct stat st;
+	int fd;
 
 	if (sync_path_check(path, strlen(path)) ||
 	    sync_path_printable(path, strlen(path)))
@@ -363,14 +404,11 @@ static void look_at(struct hsync *s, const char *path)
 		push_add(s, path, &h, b->hash);
 		return;
 	}
-	s->src = safefs_open_read(s->project, path);
-	if (s->src < 0) {
-		s->src = -1;
+	fd = safefs_open_read(s->project, path);
+	if (fd < 0)
 		return;
-	}
-	if (fstat(s->src, &st) < 0) {
-		close(s->src);
-		s->src = -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
 		return;
 	}
 	hsync_meta(&st, &s->src_meta);
@@ -378,6 +416,8 @@ static void look_at(struct hsync *s, const char *path)
 	snprintf(s->src_path, sizeof(s->src_path), "%s", path);
 	hash64_init(&s->srchash);
 	put_header(s, path, &s->src_meta, &expect, 0, NULL);
+	/* Streaming from now: anything else waits until its END. */
+	s->src = fd;
 	/* Waiting from now: the guest may refuse it before its content is
 	 * all sent. The hash is filled in at the end. */
 	push_add(s, path, &s->src_meta, 0);
@@ -390,6 +430,9 @@ static void end_src(struct hsync *s, bool done)
 	m->type = SYNC_MSG_PUT_END;
 	m->flags = done ? SYNC_END_DONE : SYNC_END_ABANDONED;
 	hsync_send(s, m);
+	close(s->src);
+	s->src = -1;
+	undefer(s);
 	if (s->push_len) {
 		struct hpush *tail = &s->pushes[(s->push_head + s->push_len - 1) %
 						 s->push_cap];
@@ -397,8 +440,6 @@ static void end_src(struct hsync *s, bool done)
 		if (strcmp(tail->path, s->src_path) == 0)
 			tail->hash = hash64_final(&s->srchash);
 	}
-	close(s->src);
-	s->src = -1;
 }
 
 static void stream(struct hsync *s)
@@ -511,4 +552,7 @@ void hsync_push_close(struct hsync *s)
 	if (s->src >= 0)
 		close(s->src);
 	s->src = -1;
+	free(s->later);
+	s->later = NULL;
+	s->later_len = 0;
 }

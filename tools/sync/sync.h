@@ -127,6 +127,8 @@ struct hsync {
 	size_t r_off, r_len;
 	uint8_t *obuf;
 	size_t o_off, o_len, o_cap;
+	uint8_t *later;			/* messages held while a file streams */
+	size_t later_len;
 	bool rd, wr, dead;
 
 	enum { H_WELCOME, H_LISTING, H_RECONCILE, H_RUNNING, H_FINISHING, H_DONE } phase;
