@@ -44,6 +44,14 @@ int serve_watch_in(struct agent *a, int fd, struct watch *w)
 	return watch_fd(a, fd, w, EPOLLIN);
 }
 
+void serve_close(struct agent *a, int fd)
+{
+	if (fd < 0)
+		return;
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
 /* Without a vsock device nobody could ever reach us: say so and end the
  * VM rather than wait forever. */
 static int wait_for_vsock(struct init_ctx *ctx)

@@ -40,7 +40,7 @@ static void control_close(struct control_conn *c)
 		if (c->svc->conn[i] == c)
 			c->svc->conn[i] = NULL;
 	if (c->fd >= 0)
-		close(c->fd);
+		serve_close(c->svc->a, c->fd);
 	free(c);
 }
 

@@ -87,6 +87,11 @@ struct agent {
 int serve_watch(struct agent *a, int fd, struct watch *w);
 /* The same, level-triggered and input only (listeners). */
 int serve_watch_in(struct agent *a, int fd, struct watch *w);
+/* Unregisters fd, then closes it. Always this, never a bare close() of a
+ * registered fd: a child forked meanwhile holds a copy of every fd until
+ * it execs, which keeps the file (and its registration) alive, and its
+ * events would then point at freed memory. */
+void serve_close(struct agent *a, int fd);
 
 /* exec.c, control.c, sync.c: the services. */
 extern const struct service exec_service;

@@ -95,10 +95,11 @@ struct session {
  * time is ever alive, so it is shared. */
 static struct exec_msg msg;
 
-static void close_fd(int *fd)
+/* Every fd of a session is registered with the loop (or -1). */
+static void close_fd(struct session *s, int *fd)
 {
 	if (*fd >= 0)
-		close(*fd);
+		serve_close(s->a, *fd);
 	*fd = -1;
 }
 
@@ -201,13 +202,13 @@ void session_free(struct session *s, bool hang)
 {
 	if (hang && (s->state == S_SPAWNING || s->state == S_RUNNING))
 		hang_up(s);
-	close_fd(&s->sock);
-	close_fd(&s->report);
+	close_fd(s, &s->sock);
+	close_fd(s, &s->report);
 	if (s->in == s->out[0])
 		s->in = -1;
-	close_fd(&s->in);
-	close_fd(&s->out[0]);
-	close_fd(&s->out[1]);
+	close_fd(s, &s->in);
+	close_fd(s, &s->out[0]);
+	close_fd(s, &s->out[1]);
 	free(s->ibuf);
 	free(s);
 }
@@ -330,7 +331,7 @@ static bool check_started(struct session *s)
 
 	if (r == -EAGAIN)
 		return false;
-	close_fd(&s->report);
+	close_fd(s, &s->report);
 	if (r > 0) {
 		/* The child exits by itself; PID 1 reaps it. */
 		queue_error(s, (uint16_t)r, "%s", why);
@@ -350,7 +351,7 @@ static bool check_started(struct session *s)
 static void stdin_close(struct session *s)
 {
 	if (s->in != s->out[0])
-		close_fd(&s->in);
+		close_fd(s, &s->in);
 	s->in_dead = true;
 	s->i_len = 0;
 }
@@ -417,7 +418,7 @@ static void output_eof(struct session *s, int i)
 	s->out_eof[i] = true;
 	/* The PTY master is also stdin: kept until the session ends. */
 	if (!s->tty)
-		close_fd(&s->out[i]);
+		close_fd(s, &s->out[i]);
 }
 
 /* One read from each output that has something, as a data frame. */

@@ -365,8 +365,12 @@ static void conn_free(struct gconn *c)
 {
 	gsync_apply_close(c);
 	gsync_send_close(c);
-	if (c->watching)
+	if (c->watching) {
+		/* Unregistered first (serve_close says why); fswatch_close
+		 * then closes it. */
+		epoll_ctl(c->svc->a->epfd, EPOLL_CTL_DEL, c->fw.ifd, NULL);
 		fswatch_close(&c->fw);
+	}
 	{
 		size_t n;
 		struct pathmap_node **l = pathmap_list(&c->index, &n, false);
@@ -383,8 +387,7 @@ static void conn_free(struct gconn *c)
 		close(c->root);
 	if (c->store >= 0)
 		close(c->store);
-	if (c->fd >= 0)
-		close(c->fd);
+	serve_close(c->svc->a, c->fd);
 	free(c->rbuf);
 	free(c->obuf);
 	c->svc->conn = NULL;
