@@ -353,3 +353,22 @@ PY
 		ls -A | grep -q '^\.airlock-tmp-' && fail "$victim killed: temporary files left: $(ls -A)"
 	done
 }
+
+# .airlockignore and --exclude leave paths out both ways, said once.
+test_sync_exclude() {
+	cli_env
+	mkdir -p proj/node_modules/dep proj/src && cd proj || return
+	echo 'node_modules/' >.airlockignore
+	echo secret >.env && echo code >src/main.c && echo dep >node_modules/dep/index.js
+	srun ex --exclude .env -- sh -c 'ls -A; ls -A src; mkdir -p node_modules/new && echo x >node_modules/new/y
+		echo made >.env.local; sleep 1'
+	expect_rc 0
+	grep -qx node_modules "$T/out" && fail "node_modules went in: $(cat "$T/out")"
+	grep -qx .env "$T/out" && fail ".env went in: $(cat "$T/out")"
+	grep -qx main.c "$T/out" || fail "src/main.c did not go in: $(cat "$T/out")"
+	[ "$(grep -c 'left out of the sandbox: 2 paths' "$T/err")" = 1 ] ||
+		fail "not said once: $(cat "$T/err")"
+	[ -e node_modules/new ] && fail "an excluded folder came back"
+	[ "$(cat .env.local 2>/dev/null)" = made ] || fail "a file not excluded did not come back"
+	[ "$(cat .env)" = secret ] || fail ".env changed"
+}

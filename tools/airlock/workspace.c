@@ -404,9 +404,8 @@ int workspace_start(struct workspace *w, struct sandbox *sb, const struct airloc
 				    sandbox_vmm_alive, sb);
 	if (fds[2] < 0) {
 		r = fds[2];
-		say(r == -ESRCH ? "the sandbox's VM stopped before its workspace could be "
-		    "copied in:" : "cannot reach the sandbox's sync service: %s",
-		    strerror(-r));
+		say(r == -ESRCH ? "the sandbox's VM stopped before the command could run:" :
+		    "cannot reach the sandbox's sync service: %s", strerror(-r));
 		if (r == -ESRCH)
 			sandbox_print_log(sb);
 		goto out;
@@ -476,6 +475,12 @@ int workspace_finish(struct workspace *w, struct sandbox *sb)
 		    w->error[0] ? ": " : "", w->error);
 		print_err_file(w);
 		r = r < 0 ? r : -EIO;
+	}
+	/* Nothing moved at all (an empty folder, nothing changed): nothing
+	 * to say. */
+	if (r == 0 && !c->in && !c->back && !c->held && !c->conflicts && !c->refused) {
+		workspace_close(w);
+		return 0;
 	}
 	say("%llu file%s in; synced %llu change%s back; %llu held for review%s; %llu "
 	    "conflict%s%s", c->in, c->in == 1 ? "" : "s", c->back, c->back == 1 ? "" : "s",

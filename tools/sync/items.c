@@ -362,9 +362,10 @@ int qitem_reject(struct hsync *s, const struct qitem *it, char *why, size_t size
 	 * changed and the guest as not, so the host's version goes in (or,
 	 * for a path the host does not have, the guest's is removed). */
 	static const struct sync_meta unmatched = { SYNC_FILE, 0, UINT64_MAX, INT64_MIN };
-	char *const *paths = strcmp(it->kind, "deletions") == 0 ? it->paths :
-			     (char *const *)&it->path;
-	size_t n = strcmp(it->kind, "deletions") == 0 ? it->npaths : 1;
+	bool deletions = strcmp(it->kind, "deletions") == 0;
+	char *const *paths = deletions ? it->paths : (char *const *)&it->path;
+	size_t n = deletions ? it->npaths : 1;
+	struct sync_meta guest = { 0 };
 
 	(void)why;
 	(void)size;
@@ -377,7 +378,10 @@ int qitem_reject(struct hsync *s, const struct qitem *it, char *why, size_t size
 		if (!e)
 			return -ENOMEM;
 		e->host = unmatched;
-		e->guest = n > 1 ? (struct sync_meta){ 0 } : it->meta;
+		/* What the guest has: the held version, or nothing (deleted). */
+		if (!deletions)
+			guest = it->meta;
+		e->guest = guest;
 	}
 	s->base_dirty = true;
 	return drop(s, it);
