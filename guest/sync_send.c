@@ -477,6 +477,11 @@ static void end_batch(struct gconn *c)
 	m->type = SYNC_MSG_BATCH;
 	gsync_send(c, m);
 	if (c->batch_flush) {
+		/* What the host saves as agreed after FLUSHED must survive a
+		 * crash here: everything applied and sent so far reaches the
+		 * disk first. */
+		if (syncfs(c->root) < 0)
+			init_log(c->svc->a->ctx, "sync: syncfs: %s", strerror(errno));
 		m->type = SYNC_MSG_FLUSHED;
 		m->seq = c->batch_flush_seq;
 		gsync_send(c, m);

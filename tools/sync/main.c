@@ -286,7 +286,11 @@ static int timeout_ms(struct hsync *s, bool more)
 		return 0;
 	d[0] = hsync_push_deadline(s);
 	d[1] = s->gone.count ? s->gone_last + HSYNC_DELETE_SETTLE_MS : -1;
-	d[2] = s->base_dirty && s->phase == H_RUNNING ? s->saved_ms + HSYNC_SAVE_MS : -1;
+	/* A save barrier waits for the end of a file or batch being sent
+	 * (and for room): their own readiness brings the loop back. */
+	d[2] = s->base_dirty && s->phase == H_RUNNING && !s->save_seq && s->src < 0 &&
+	       s->ihbatch == s->nhbatch && s->o_len < HSYNC_OUT_HIGH ?
+	       s->saved_ms + HSYNC_SAVE_MS : -1;
 	d[3] = s->copyin_active ? s->progress_ms + PROGRESS_MS : -1;
 	for (int i = 0; i < 4; i++) {
 		if (d[i] < 0)
@@ -347,8 +351,8 @@ static int run(struct hsync *s)
 				break;
 			case 1:
 				if (!hsync_ctl_read(s)) {
-					/* The supervisor is gone: keep what was agreed. */
-					hsync_state_save(s);
+					/* The supervisor is gone. The state stays as the
+					 * last barrier left it (reconcile.c says why). */
 					return -EPIPE;
 				}
 				break;
@@ -375,11 +379,7 @@ static int run(struct hsync *s)
 			hsync_ctl_say(s, "progress %llu %llu", (unsigned long long)s->copyin_done,
 				      (unsigned long long)s->copyin_total);
 		}
-		if (s->phase == H_RUNNING && s->base_dirty &&
-		    clock_ms() >= s->saved_ms + HSYNC_SAVE_MS) {
-			hsync_state_save(s);
-			s->saved_ms = clock_ms();
-		}
+
 	}
 	/* What is queued for the guest (EPOCH, the last answers) goes out. */
 	for (int i = 0; i < 100 && s->o_len && !s->dead; i++) {
@@ -515,8 +515,6 @@ int main(int argc, char **argv)
 		summary(s);
 		return 0;
 	}
-	if (s->phase >= H_RUNNING)
-		hsync_state_save(s);
 	summary(s);
 	return EXIT_FAILED;
 }

@@ -6,7 +6,15 @@
  * guest whose copy is not the one the base describes) the base is empty,
  * so everything on the host goes in and anything only in the guest comes
  * back. Then the barriers: the first FLUSH (the copy-in is done: EPOCH,
- * state saved, the supervisor told) and the last (the run's end). */
+ * state saved, the supervisor told), one every HSYNC_SAVE_MS while things
+ * change, and the last (the run's end).
+ *
+ * The state is saved at barriers only. airlock-init makes its disk durable
+ * (syncfs) before it answers FLUSHED, and everything it answered before is
+ * in the stream before FLUSHED: so a saved state never says the guest has a
+ * file its disk may lose in a crash. (Saved any later, a file pushed and
+ * then lost with a killed VM would read as deleted in the guest, and the
+ * next run would delete it on the host.) */
 #include "tools/sync/sync.h"
 #include "lib/clock.h"
 #include "lib/scan.h"
@@ -356,6 +364,16 @@ bool hsync_reconcile_pump(struct hsync *s)
 		s->initial_sent = hsync_send(s, m);
 		return true;
 	}
+	/* Every HSYNC_SAVE_MS while something changed: a barrier, whose
+	 * FLUSHED saves the state. */
+	if (s->phase == H_RUNNING && s->base_dirty && !s->save_seq &&
+	    clock_ms() >= s->saved_ms + HSYNC_SAVE_MS) {
+		s->save_seq = ++s->flush_seq;
+		m->type = SYNC_MSG_FLUSH;
+		m->seq = s->save_seq;
+		hsync_send(s, m);
+		return true;
+	}
 	if (s->phase == H_RUNNING && s->ctl_flush_wanted && !s->ctl_flush_seq) {
 		s->ctl_flush_wanted = false;
 		s->ctl_flush_seq = ++s->flush_seq;
@@ -396,6 +414,12 @@ void hsync_flushed(struct hsync *s, uint32_t seq)
 	} else if (seq == s->ctl_flush_seq && s->ctl_flush_seq) {
 		hsync_deletions(s, true);
 		s->ctl_flush_seq = 0;
+		hsync_state_save(s);
+		s->saved_ms = clock_ms();
 		hsync_ctl_say(s, "flushed");
+	} else if (seq == s->save_seq && s->save_seq) {
+		s->save_seq = 0;
+		hsync_state_save(s);
+		s->saved_ms = clock_ms();
 	}
 }

@@ -32,7 +32,8 @@
  * judged at once (the mass-deletion guard). */
 #define HSYNC_DELETE_SETTLE_MS 400
 #define HSYNC_OUT_HIGH (1u << 20)
-/* The state is written at most this often while running. */
+/* While things change, a FLUSH barrier this often, whose answer saves the
+ * state (reconcile.c). */
 #define HSYNC_SAVE_MS 2000
 
 /* What both sides agreed on at a path: the base of three-way decisions. */
@@ -134,7 +135,7 @@ struct hsync {
 	enum { H_WELCOME, H_LISTING, H_RECONCILE, H_RUNNING, H_FINISHING, H_DONE } phase;
 	struct pathmap listing;		/* the guest's ENTRYs during H_LISTING */
 	uint32_t flush_seq;		/* last FLUSH sent */
-	uint32_t initial_seq, final_seq, ctl_flush_seq;
+	uint32_t initial_seq, final_seq, ctl_flush_seq, save_seq;
 	bool initial_sent, final_sent, ctl_flush_wanted;
 	bool finish_wanted;
 
