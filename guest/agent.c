@@ -1,12 +1,11 @@
-/* Serve mode's loop: the vsock listeners for exec streams (port 1000) and
- * control requests (port 1002), a signalfd for SIGCHLD, and every session's
- * descriptors on one epoll. PID 1 reaps every process that ends, whether a
- * session's command or an orphan. POWEROFF ends the VM as a one-shot
- * command's end does (init_exit). */
+/* Serve mode's loop: a vsock listener per service (services.c), a
+ * signalfd for SIGCHLD, and every descriptor the services register on one
+ * epoll. PID 1 reaps every process that ends, whether a service's command
+ * or an orphan. POWEROFF ends the VM as a one-shot command's end does
+ * (init_exit). */
 #include "guest/peer.h"
 #include "guest/serve.h"
 #include "lib/clock.h"
-#include "proto/control.h"
 #include "proto/ports.h"
 
 #include <errno.h>
@@ -31,27 +30,29 @@
 /* On POWEROFF: how long the processes get to end after SIGHUP. */
 #define POWEROFF_GRACE_MS 1000
 
-struct control_conn {
-	struct watch w;
-	int fd;
-	struct frame_decoder dec;
-};
-
-static int watch_fd(struct agent *a, int fd, struct watch *w,
-		    enum watch_kind kind, void *owner, uint32_t events)
+static int watch_fd(struct agent *a, int fd, struct watch *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = w };
 
-	w->kind = kind;
-	w->owner = owner;
 	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-int serve_watch(struct agent *a, int fd, struct watch *w, enum watch_kind kind,
-		void *owner)
+int serve_watch(struct agent *a, int fd, struct watch *w)
 {
-	return watch_fd(a, fd, w, kind, owner,
-			EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	return watch_fd(a, fd, w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+}
+
+int serve_watch_in(struct agent *a, int fd, struct watch *w)
+{
+	return watch_fd(a, fd, w, EPOLLIN);
+}
+
+void serve_close(struct agent *a, int fd)
+{
+	if (fd < 0)
+		return;
+	epoll_ctl(a->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
 }
 
 /* Without a vsock device nobody could ever reach us: say so and end the
@@ -121,147 +122,45 @@ static int accept_host(struct agent *a, int lfd, unsigned int port)
 
 /* ---- children ---- */
 
-static void reap(struct agent *a)
+static void reap(struct watch *w, uint32_t events)
 {
+	struct agent *a = w->owner;
+	struct serve_slot *services = a->slots;
 	struct signalfd_siginfo si;
 	int st;
 	pid_t pid;
 
+	(void)events;
 	while (read(a->sigfd, &si, sizeof(si)) > 0)
 		;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (int i = 0; i < SERVE_MAX_SESSIONS; i++) {
-			if (a->sessions[i] && session_pid(a->sessions[i]) == pid) {
-				session_child_exited(a->sessions[i], st);
+		for (int i = 0; i < a->nslots; i++) {
+			const struct service *svc = services[i].svc;
+
+			if (svc->child_exited &&
+			    svc->child_exited(services[i].state, pid, st))
 				break;
-			}
 		}
 		/* Anything else was an orphan: reaped, nothing more. */
 	}
 }
 
-/* ---- exec streams ---- */
+/* ---- connections ---- */
 
-/* One small frame on a fresh connection, then closed: it fits in the
- * socket buffer, so it is sent before the close. */
-static void refuse(int fd, uint16_t code, const char *text)
+/* Every service serves the host alone: a connection from anywhere else
+ * (the guest itself, through the loopback CID) is closed unread. */
+static void accept_conn(struct watch *w, uint32_t events)
 {
-	uint8_t buf[FRAME_HEADER_SIZE + 2 + EXEC_MAX_ERROR_MSG + 1];
-	int n = exec_error_encode(buf, sizeof(buf), code, text);
+	struct serve_slot *l = w->owner;
 
-	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		/* The host went away already. */
-	}
-	close(fd);
-}
-
-static void accept_exec(struct agent *a)
-{
+	(void)events;
 	for (;;) {
-		int fd = accept_host(a, a->exec_lfd, AIRLOCK_VSOCK_PORT_EXEC);
-		int slot = -1;
+		int fd = accept_host(l->agent, l->fd, l->svc->port);
 
 		if (fd < 0)
 			return;
-		for (int i = 0; i < SERVE_MAX_SESSIONS && slot < 0; i++)
-			if (!a->sessions[i])
-				slot = i;
-		if (slot < 0) {
-			refuse(fd, EXEC_ERR_RESOURCES, "too many commands running "
-			       "in this sandbox at once");
-			continue;
-		}
-		a->sessions[slot] = session_new(a, fd);
-		if (!a->sessions[slot])
-			refuse(fd, EXEC_ERR_RESOURCES, "out of memory for one "
-			       "more command");
+		l->svc->accept(l->state, fd);
 	}
-}
-
-/* ---- control connections ---- */
-
-static void control_close(struct agent *a, struct control_conn *c)
-{
-	for (int i = 0; i < SERVE_MAX_CONTROL; i++)
-		if (a->ctl[i] == c)
-			a->ctl[i] = NULL;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-}
-
-static void accept_control(struct agent *a)
-{
-	for (;;) {
-		int fd = accept_host(a, a->ctl_lfd, AIRLOCK_VSOCK_PORT_CONTROL);
-		struct control_conn *c;
-		int slot = -1;
-
-		if (fd < 0)
-			return;
-		for (int i = 0; i < SERVE_MAX_CONTROL && slot < 0; i++)
-			if (!a->ctl[i])
-				slot = i;
-		c = slot < 0 ? NULL : malloc(sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		frame_decoder_init(&c->dec, control_type_to_guest);
-		if (serve_watch(a, fd, &c->w, W_CTL, c) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		a->ctl[slot] = c;
-	}
-}
-
-static void control_read(struct agent *a, struct control_conn *c)
-{
-	uint8_t buf[512], ack[FRAME_HEADER_SIZE];
-	struct control_msg m = { .type = CONTROL_MSG_ACK };
-
-	for (;;) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		const uint8_t *p = buf;
-		size_t left;
-		struct frame f;
-		int r;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0)
-			break;		/* closed, or a reset */
-		left = (size_t)n;
-		while ((r = frame_decoder_next(&c->dec, &p, &left, &f)) > 0) {
-			struct control_msg req;
-
-			if (control_msg_decode(f.type, f.payload, f.len, &req) < 0)
-				goto bad;
-			/* POWEROFF is the only request: accept, then act
-			 * once the loop is back at the top. */
-			if (control_msg_encode(ack, sizeof(ack), &m) < 0 ||
-			    send(c->fd, ack, sizeof(ack), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				break;
-			a->poweroff = true;
-			a->poweroff_fd = c->fd;
-			c->fd = -1;
-			break;
-		}
-		if (r < 0)
-			goto bad;
-		if (a->poweroff)
-			break;
-	}
-	control_close(a, c);
-	return;
-bad:
-	init_log(a->ctx, "closing a malformed control connection");
-	control_close(a, c);
 }
 
 /* ---- the end ---- */
@@ -272,8 +171,9 @@ __attribute__((noreturn)) static void poweroff(struct agent *a)
 	bool host_closed = false, children_gone = false;
 	char scratch[64];
 
-	close(a->exec_lfd);
-	close(a->ctl_lfd);
+	for (int i = 0; i < a->nslots; i++)
+		if (a->slots[i].fd >= 0)
+			close(a->slots[i].fd);
 	/* As a system shutdown does: a hang-up first, a moment to save what
 	 * is worth saving, then init_exit()'s SIGKILL for what is left. */
 	kill(-1, SIGHUP);
@@ -291,12 +191,9 @@ __attribute__((noreturn)) static void poweroff(struct agent *a)
 		if (!(host_closed && children_gone))
 			clock_sleep_ms(10);
 	}
-	for (int i = 0; i < SERVE_MAX_SESSIONS; i++)
-		if (a->sessions[i])
-			session_free(a->sessions[i], false);
-	for (int i = 0; i < SERVE_MAX_CONTROL; i++)
-		if (a->ctl[i])
-			control_close(a, a->ctl[i]);
+	for (int i = 0; i < a->nslots; i++)
+		if (a->slots[i].svc->stop)
+			a->slots[i].svc->stop(a->slots[i].state);
 	close(a->poweroff_fd);
 	init_exit(a->ctx, 0);
 }
@@ -309,10 +206,11 @@ static int next_timeout(struct agent *a, bool more)
 
 	if (more)
 		return 0;
-	for (int i = 0; i < SERVE_MAX_SESSIONS; i++) {
+	for (int i = 0; i < a->nslots; i++) {
+		const struct service *svc = a->slots[i].svc;
 		int64_t d;
 
-		if (!a->sessions[i] || (d = session_deadline(a->sessions[i])) < 0)
+		if (!svc->deadline || (d = svc->deadline(a->slots[i].state)) < 0)
 			continue;
 		d = d > now ? d - now : 0;
 		if (best < 0 || d < best)
@@ -321,26 +219,36 @@ static int next_timeout(struct agent *a, bool more)
 	return best > 1000000 ? 1000000 : (int)best;
 }
 
-static void dispatch(struct agent *a, const struct epoll_event *ev)
+/* Each service's state, and its listener if it has a port. */
+static void start_services(struct agent *a)
 {
-	const struct watch *w = ev->data.ptr;
+	int ret;
 
-	switch (w->kind) {
-	case W_SIGNAL:
-		reap(a);
-		break;
-	case W_EXEC_LISTEN:
-		accept_exec(a);
-		break;
-	case W_CTL_LISTEN:
-		accept_control(a);
-		break;
-	case W_CTL:
-		control_read(a, w->owner);
-		break;
-	default:
-		session_event(w->owner, w, ev->events);
-		break;
+	for (const struct service *const *sp = serve_services; *sp; sp++) {
+		struct serve_slot *l = &a->slots[a->nslots];
+
+		if (a->nslots == SERVE_MAX_SERVICES) {
+			init_log(a->ctx, "more than %d services", SERVE_MAX_SERVICES);
+			init_fail(a->ctx, E2BIG);
+		}
+		*l = (struct serve_slot){ .fd = -1, .svc = *sp };
+		a->nslots++;
+		if ((*sp)->init && (ret = (*sp)->init(a, &l->state)) < 0) {
+			init_log(a->ctx, "cannot start the %s service: %s",
+				 (*sp)->name, strerror(-ret));
+			init_fail(a->ctx, -ret);
+		}
+		if (!(*sp)->port)
+			continue;
+		l->fd = listen_vsock(a->ctx, (*sp)->port);
+		if (l->fd < 0)
+			init_fail(a->ctx, -l->fd);
+		l->agent = a;
+		l->w = (struct watch){ .event = accept_conn, .owner = l };
+		if ((ret = serve_watch_in(a, l->fd, &l->w)) < 0) {
+			init_log(a->ctx, "cannot set up the event loop: %s", strerror(-ret));
+			init_fail(a->ctx, -ret);
+		}
 	}
 }
 
@@ -355,8 +263,7 @@ void init_serve(struct init_ctx *ctx, const struct init_params *p,
 	int ret;
 
 	*a = (struct agent){ .ctx = ctx, .params = p, .user = u, .epfd = -1,
-			     .sigfd = -1, .exec_lfd = -1, .ctl_lfd = -1,
-			     .poweroff_fd = -1,
+			     .sigfd = -1, .poweroff_fd = -1,
 			     .strangers = RATELOG_INIT(MAX_STRANGER_LOGS) };
 	ret = wait_for_vsock(ctx);
 	if (ret < 0)
@@ -373,22 +280,14 @@ void init_serve(struct init_ctx *ctx, const struct init_params *p,
 		init_log(ctx, "cannot set up the event loop: %s", strerror(ret));
 		init_fail(ctx, ret);
 	}
-	a->exec_lfd = listen_vsock(ctx, AIRLOCK_VSOCK_PORT_EXEC);
-	if (a->exec_lfd < 0)
-		init_fail(ctx, -a->exec_lfd);
-	a->ctl_lfd = listen_vsock(ctx, AIRLOCK_VSOCK_PORT_CONTROL);
-	if (a->ctl_lfd < 0)
-		init_fail(ctx, -a->ctl_lfd);
-	if ((ret = watch_fd(a, a->sigfd, &a->w_sig, W_SIGNAL, NULL, EPOLLIN)) < 0 ||
-	    (ret = watch_fd(a, a->exec_lfd, &a->w_exec, W_EXEC_LISTEN, NULL,
-			    EPOLLIN)) < 0 ||
-	    (ret = watch_fd(a, a->ctl_lfd, &a->w_ctl, W_CTL_LISTEN, NULL,
-			    EPOLLIN)) < 0) {
+	a->w_sig = (struct watch){ .event = reap, .owner = a };
+	if ((ret = serve_watch_in(a, a->sigfd, &a->w_sig)) < 0) {
 		init_log(ctx, "cannot set up the event loop: %s", strerror(-ret));
 		init_fail(ctx, -ret);
 	}
+	start_services(a);
 	/* Children that ended before the signalfd existed. */
-	reap(a);
+	reap(&a->w_sig, 0);
 
 	for (;;) {
 		int n = epoll_wait(a->epfd, evs, 64, next_timeout(a, more));
@@ -398,20 +297,15 @@ void init_serve(struct init_ctx *ctx, const struct init_params *p,
 			init_log(ctx, "epoll_wait: %s", strerror(ret));
 			init_fail(ctx, ret);
 		}
-		for (int i = 0; i < n; i++)
-			dispatch(a, &evs[i]);
-		more = false;
-		for (int i = 0; i < SERVE_MAX_SESSIONS; i++) {
-			bool m;
+		for (int i = 0; i < n; i++) {
+			struct watch *w = evs[i].data.ptr;
 
-			if (!a->sessions[i])
-				continue;
-			if (session_pump(a->sessions[i], &m)) {
-				session_free(a->sessions[i], false);
-				a->sessions[i] = NULL;
-			}
-			more |= m;
+			w->event(w, evs[i].events);
 		}
+		more = false;
+		for (int i = 0; i < a->nslots; i++)
+			if (a->slots[i].svc->pump)
+				more |= a->slots[i].svc->pump(a->slots[i].state);
 		if (a->poweroff)
 			poweroff(a);
 	}

@@ -1,9 +1,12 @@
 /* Serve mode of airlock-init (no airlock.cmd= on the kernel command line):
- * one epoll loop serving exec streams on vsock port 1000 (session.c, one
- * session per stream, its command started by spawn.c) and the control port
- * 1002 (agent.c), while PID 1 reaps every process that ends. No threads:
- * every descriptor is non-blocking and registered edge-triggered, and what
- * it is ready for is remembered in flags until a call returns EAGAIN. */
+ * one epoll loop (agent.c) serving the services listed in services.c, each
+ * on its vsock port: exec streams (exec.c, one session per stream, its
+ * command started by spawn.c), control requests (control.c), the workspace
+ * sync (sync.c, sync.h), while PID 1
+ * reaps every process that ends. No threads: every descriptor is
+ * non-blocking and registered edge-triggered, and what it is ready for is
+ * remembered in flags until a call returns EAGAIN. A service plugs in by
+ * filling a struct service; the loop does not know what it serves. */
 #ifndef AIRLOCK_GUEST_SERVE_H
 #define AIRLOCK_GUEST_SERVE_H
 
@@ -21,49 +24,85 @@
 #define SERVE_MAX_SESSIONS 64
 /* Control connections open at once. */
 #define SERVE_MAX_CONTROL 4
+/* Services the loop can hold. */
+#define SERVE_MAX_SERVICES 8
 
-/* What an epoll event points at. */
-enum watch_kind {
-	W_SIGNAL,	/* the signalfd (SIGCHLD) */
-	W_EXEC_LISTEN,	/* vsock listener, exec port */
-	W_CTL_LISTEN,	/* vsock listener, control port */
-	W_CTL,		/* one control connection */
-	W_SOCK,		/* a session's vsock stream */
-	W_REPORT,	/* a session's child setup report pipe */
-	W_OUT0,		/* stdout pipe, or the PTY master (also stdin) */
-	W_OUT1,		/* stderr pipe */
-	W_IN,		/* stdin pipe */
-};
-
+/* What an epoll event points at: the callback that handles it and the
+ * object it belongs to; tag tells the owner which of its descriptors it
+ * is. */
 struct watch {
-	enum watch_kind kind;
-	void *owner;	/* struct session, struct control_conn, or NULL */
+	void (*event)(struct watch *w, uint32_t events);
+	void *owner;
+	int tag;
 };
 
-/* The loop's state, shared with the sessions. */
+struct agent;
+
+/* One service of the loop. Every callback may be NULL. */
+struct service {
+	const char *name;
+	unsigned int port;	/* the vsock port it listens on; 0: none */
+	/* Once, before the loop runs: *state is passed to every other
+	 * callback. -errno ends the boot (after saying why). */
+	int (*init)(struct agent *a, void **state);
+	/* A connection on its port: non-blocking, close-on-exec. */
+	void (*accept)(void *state, int fd);
+	/* After every round of events: does what is pending. Returns true if
+	 * it stopped with work left (the loop comes back without waiting). */
+	bool (*pump)(void *state);
+	/* When pump must run at the latest (clock_ms()), or -1. */
+	int64_t (*deadline)(void *state);
+	/* A child ended: true if it was this service's. */
+	bool (*child_exited)(void *state, pid_t pid, int wstatus);
+	/* The VM is ending: close what it holds. */
+	void (*stop)(void *state);
+};
+
+/* services.c: every service, NULL-terminated. */
+extern const struct service *const serve_services[];
+
+/* A running service: its state, and its listener if it has a port. */
+struct serve_slot {
+	struct watch w;
+	struct agent *agent;
+	int fd;
+	const struct service *svc;
+	void *state;
+};
+
+/* The loop's state, shared with the services. */
 struct agent {
 	struct init_ctx *ctx;
 	const struct init_params *params;
 	const struct init_user *user;	/* the default user, looked up at boot */
 	int epfd;
 	int sigfd;
-	int exec_lfd, ctl_lfd;
-	struct watch w_sig, w_exec, w_ctl;
-	struct session *sessions[SERVE_MAX_SESSIONS];
-	struct control_conn *ctl[SERVE_MAX_CONTROL];
+	struct watch w_sig;
+	struct serve_slot slots[SERVE_MAX_SERVICES];
+	int nslots;
 	bool poweroff;		/* a POWEROFF was accepted */
 	int poweroff_fd;	/* its connection, kept until the host closes it */
 	struct ratelog strangers;	/* refused peers (not the host): logged */
 };
 
-/* Registers fd (edge-triggered, in and out) with w; -errno on failure. */
-int serve_watch(struct agent *a, int fd, struct watch *w, enum watch_kind kind,
-		void *owner);
+/* Registers fd with w (event and owner filled in): edge-triggered, in and
+ * out. -errno on failure. */
+int serve_watch(struct agent *a, int fd, struct watch *w);
+/* The same, level-triggered and input only (listeners). */
+int serve_watch_in(struct agent *a, int fd, struct watch *w);
+/* Unregisters fd, then closes it. Always this, never a bare close() of a
+ * registered fd: a child forked meanwhile holds a copy of every fd until
+ * it execs, which keeps the file (and its registration) alive, and its
+ * events would then point at freed memory. */
+void serve_close(struct agent *a, int fd);
+
+/* exec.c, control.c, sync.c: the services. */
+extern const struct service exec_service;
+extern const struct service control_service;
+extern const struct service sync_service;
 
 /* session.c: one exec stream. */
 struct session *session_new(struct agent *a, int sock);
-/* An epoll event for one of the session's descriptors. */
-void session_event(struct session *s, const struct watch *w, uint32_t events);
 /* The pid of its command while it may still be running, else 0. */
 pid_t session_pid(const struct session *s);
 void session_child_exited(struct session *s, int wstatus);

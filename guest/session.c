@@ -47,6 +47,15 @@ enum state {
 	S_DONE,
 };
 
+/* Which of its descriptors a watch is (struct watch's tag). */
+enum {
+	W_SOCK,		/* the vsock stream */
+	W_REPORT,	/* the child's setup report pipe */
+	W_OUT0,		/* stdout pipe, or the PTY master (also stdin) */
+	W_OUT1,		/* stderr pipe */
+	W_IN,		/* stdin pipe */
+};
+
 struct session {
 	struct agent *a;
 	enum state state;
@@ -86,11 +95,22 @@ struct session {
  * time is ever alive, so it is shared. */
 static struct exec_msg msg;
 
-static void close_fd(int *fd)
+/* Every fd of a session is registered with the loop (or -1). */
+static void close_fd(struct session *s, int *fd)
 {
 	if (*fd >= 0)
-		close(*fd);
+		serve_close(s->a, *fd);
 	*fd = -1;
+}
+
+static void session_event(struct watch *w, uint32_t events);
+
+static int session_watch(struct session *s, int fd, struct watch *w, int tag)
+{
+	w->event = session_event;
+	w->owner = s;
+	w->tag = tag;
+	return serve_watch(s->a, fd, w);
 }
 
 struct session *session_new(struct agent *a, int sock)
@@ -107,7 +127,7 @@ struct session *session_new(struct agent *a, int sock)
 	s->in_dead = true;
 	exec_seq_init(&s->seq);
 	frame_decoder_init(&s->dec, exec_type_to_guest);
-	if (serve_watch(a, sock, &s->w_sock, W_SOCK, s) < 0) {
+	if (session_watch(s, sock, &s->w_sock, W_SOCK) < 0) {
 		free(s);
 		return NULL;
 	}
@@ -116,12 +136,14 @@ struct session *session_new(struct agent *a, int sock)
 	return s;
 }
 
-void session_event(struct session *s, const struct watch *w, uint32_t events)
+/* An epoll event for one of the session's descriptors. */
+static void session_event(struct watch *w, uint32_t events)
 {
+	struct session *s = w->owner;
 	bool in = events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP);
 	bool out = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
 
-	switch (w->kind) {
+	switch (w->tag) {
 	case W_SOCK:
 		s->sock_rd |= in;
 		s->sock_wr |= out;
@@ -180,13 +202,13 @@ void session_free(struct session *s, bool hang)
 {
 	if (hang && (s->state == S_SPAWNING || s->state == S_RUNNING))
 		hang_up(s);
-	close_fd(&s->sock);
-	close_fd(&s->report);
+	close_fd(s, &s->sock);
+	close_fd(s, &s->report);
 	if (s->in == s->out[0])
 		s->in = -1;
-	close_fd(&s->in);
-	close_fd(&s->out[0]);
-	close_fd(&s->out[1]);
+	close_fd(s, &s->in);
+	close_fd(s, &s->out[0]);
+	close_fd(s, &s->out[1]);
 	free(s->ibuf);
 	free(s);
 }
@@ -293,10 +315,10 @@ static void start(struct session *s, const struct exec_request *req)
 	}
 	s->in_dead = false;
 	/* Registered now, events remembered until S_RUNNING reads them. */
-	if (serve_watch(s->a, s->report, &s->w_report, W_REPORT, s) < 0 ||
-	    serve_watch(s->a, s->out[0], &s->w_out[0], W_OUT0, s) < 0 ||
-	    (!s->tty && (serve_watch(s->a, s->out[1], &s->w_out[1], W_OUT1, s) < 0 ||
-			 serve_watch(s->a, s->in, &s->w_in, W_IN, s) < 0)))
+	if (session_watch(s, s->report, &s->w_report, W_REPORT) < 0 ||
+	    session_watch(s, s->out[0], &s->w_out[0], W_OUT0) < 0 ||
+	    (!s->tty && (session_watch(s, s->out[1], &s->w_out[1], W_OUT1) < 0 ||
+			 session_watch(s, s->in, &s->w_in, W_IN) < 0)))
 		fail(s, EXEC_ERR_RESOURCES, "cannot watch the command's "
 		     "descriptors: %s", strerror(errno));
 	s->out_rd[0] = s->out_rd[1] = s->in_wr = true;
@@ -309,7 +331,7 @@ static bool check_started(struct session *s)
 
 	if (r == -EAGAIN)
 		return false;
-	close_fd(&s->report);
+	close_fd(s, &s->report);
 	if (r > 0) {
 		/* The child exits by itself; PID 1 reaps it. */
 		queue_error(s, (uint16_t)r, "%s", why);
@@ -329,7 +351,7 @@ static bool check_started(struct session *s)
 static void stdin_close(struct session *s)
 {
 	if (s->in != s->out[0])
-		close_fd(&s->in);
+		close_fd(s, &s->in);
 	s->in_dead = true;
 	s->i_len = 0;
 }
@@ -396,7 +418,7 @@ static void output_eof(struct session *s, int i)
 	s->out_eof[i] = true;
 	/* The PTY master is also stdin: kept until the session ends. */
 	if (!s->tty)
-		close_fd(&s->out[i]);
+		close_fd(s, &s->out[i]);
 }
 
 /* One read from each output that has something, as a data frame. */

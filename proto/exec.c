@@ -2,6 +2,7 @@
  * Every check lives in one helper used by both the decoder and the encoder,
  * so the two cannot drift apart. */
 #include "proto/exec.h"
+#include "proto/text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -60,56 +61,6 @@ static int check_user(const char *s, size_t len)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
 			return -EINVAL;
-	}
-	return 0;
-}
-
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF)
- * without C0 or C1 controls or DEL: the host prints this text on the
- * user's terminal, and a hostile guest must not be able to send escape
- * sequences to it. */
-static int check_text(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	if (len > EXEC_MAX_ERROR_MSG)
-		return -E2BIG;
-	while (i < len) {
-		unsigned char c = s[i];
-		uint32_t cp;
-		size_t n;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return -EINVAL;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1fu;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0fu;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07u;
-		} else {
-			return -EINVAL;
-		}
-		if (len - i - 1 < n)
-			return -EINVAL;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return -EINVAL;
-			cp = cp << 6 | (s[i + k] & 0x3fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp <= 0x9f))
-			return -EINVAL;
-		i += n + 1;
 	}
 	return 0;
 }
@@ -307,7 +258,7 @@ int exec_error_decode(const uint8_t *p, size_t len, struct exec_error *e)
 		return r;
 	if (off != len)
 		return -EPROTO;
-	return check_text(e->msg, slen);
+	return check_text(e->msg, slen, EXEC_MAX_ERROR_MSG);
 }
 
 int exec_msg_decode(uint8_t type, const uint8_t *p, size_t len,
@@ -509,7 +460,7 @@ int exec_error_encode(uint8_t *buf, size_t size, uint16_t code, const char *msg)
 
 	if (code == 0)
 		return -EINVAL;
-	r = check_text(msg, slen);
+	r = check_text(msg, slen, EXEC_MAX_ERROR_MSG);
 	if (r < 0)
 		return r;
 	if (room(size, len) < 0)

@@ -35,10 +35,7 @@ static struct {
 	uint8_t mode;
 	int cmd_in, cmd_out, cmd_err;	/* the "command's" ends */
 	bool spawned;
-	struct {
-		const struct watch *w;
-		struct session *s;
-	} watches[MAX_WATCHES];
+	struct watch *watches[MAX_WATCHES];
 	int nwatches;
 } fx;
 
@@ -63,18 +60,19 @@ int64_t clock_ms(void)
 	return t += 100;	/* time flies: every deadline comes */
 }
 
-int serve_watch(struct agent *a, int fd, struct watch *w, enum watch_kind kind,
-		void *owner)
+void serve_close(struct agent *a, int fd)
+{
+	(void)a;
+	if (fd >= 0)
+		close(fd);
+}
+
+int serve_watch(struct agent *a, int fd, struct watch *w)
 {
 	(void)a;
 	(void)fd;
-	w->kind = kind;
-	w->owner = owner;
-	if (fx.nwatches < MAX_WATCHES) {
-		fx.watches[fx.nwatches].w = w;
-		fx.watches[fx.nwatches].s = owner;
-		fx.nwatches++;
-	}
+	if (fx.nwatches < MAX_WATCHES)
+		fx.watches[fx.nwatches++] = w;
 	return 0;
 }
 
@@ -177,8 +175,7 @@ static void host_read(int fd)
 static void events(void)
 {
 	for (int i = 0; i < fx.nwatches; i++)
-		session_event(fx.watches[i].s, fx.watches[i].w,
-			      0x1 /* EPOLLIN */ | 0x4 /* EPOLLOUT */);
+		fx.watches[i]->event(fx.watches[i], 0x1 /* EPOLLIN */ | 0x4 /* EPOLLOUT */);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,8 +8,10 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/policy.h"
+#include "tools/airlock/review.h"
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/supervise.h"
+#include "tools/airlock/workspace.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 #include "proto/guestparams.h"
@@ -54,6 +56,9 @@ static const char usage_text[] =
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
 	"  policy show|allow|deny|log ...       the network policy of sandboxes\n"
+	"  diff [NAME] [PATH...]                what the workspace sync held for review\n"
+	"  accept [NAME] [PATH...]              apply held changes to the project\n"
+	"  reject [NAME] [PATH...]              drop held changes\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
 	"(default ~/.local/share/airlock).\n";
@@ -83,7 +88,8 @@ static const char run_usage[] =
 	"  --disk-size SIZE     size of a new sandbox's sparse disk (default 16G)\n"
 	"  -e, --env VAR[=VAL]  pass VAR into the sandbox: VAL, or the value VAR has\n"
 	"                       here; nothing else from this environment goes in\n"
-	"  -w, --workdir DIR    run CMD in DIR (default: the user's home)\n"
+	"  -w, --workdir DIR    run CMD in DIR (default: the workspace; without one,\n"
+	"                       the user's home)\n"
 	"  -u, --user USER      run CMD as USER (default: agent)\n"
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
@@ -95,7 +101,8 @@ static const char run_usage[] =
 	"                       and all it starts (default 4096)\n"
 	"  --agent-network agent|dev|open  an agent's network: its API hosts alone\n"
 	"                       (agent, the default), plus package registries and\n"
-	"                       git hosting (dev), or every public address (open)\n";
+	"                       git hosting (dev), or every public address (open)\n"
+	WORKSPACE_USAGE;
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -214,12 +221,15 @@ static int cmd_run(int argc, char **argv)
 		{ "pids-limit", required_argument, NULL, O_PIDS },
 		{ "agent-network", required_argument, NULL, O_AGENT_NET },
 		{ "help", no_argument, NULL, 'h' },
+		WORKSPACE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmd_opts c = { .tty = -1 };
 	struct net_opts net = { .network = "allowlist" };
 	struct agent_run ar = { .net = AGENT_NET_AGENT };
 	unsigned int pids = SANDBOX_DEFAULT_PIDS;
+	struct workspace_opts wo = { 0 };
+	struct workspace ws = { .ctl = -1 };
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -242,6 +252,8 @@ static int cmd_run(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+m:e:w:u:tTh", lo, NULL)) != -1) {
 		r = common_opt(&c, opt);
+		if (r == 0)
+			r = workspace_opt(&wo, opt, optarg);
 		if (r < 0)
 			goto out;
 		if (r > 0)
@@ -352,7 +364,7 @@ static int cmd_run(int argc, char **argv)
 			net.allow[net.nallow++] = ar.preset.hosts[i].name;
 	}
 
-	if (paths_resolve(&paths) || paths_check(&paths))
+	if (paths_resolve(&paths) || paths_check(&paths) || workspace_prepare(&ws, &wo))
 		goto out;
 	if (!getcwd(cwd, sizeof(cwd))) {
 		say("cannot tell the current folder: %s", strerror(errno));
@@ -423,6 +435,13 @@ static int cmd_run(int argc, char **argv)
 	sv.net_opts = &net;
 	if (supervisor_start(&sv, &sb, &paths))
 		goto out_close;
+	/* The project in, before the command starts; its changes back after. */
+	if (workspace_start(&ws, &sv, &paths, &wo, BOOT_TIMEOUT_MS) < 0) {
+		supervisor_shutdown(&sv);
+		goto out_close;
+	}
+	if (!c.cwd && ws.on)
+		c.cwd = ws.root;
 	exec_opts_from(&eo, &c, argc, argv);
 	if (ar.is_agent) {
 		eo.argv = (char *const *)ar.argv;
@@ -438,15 +457,17 @@ static int cmd_run(int argc, char **argv)
 		supervisor_print_log(&sv);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
+	workspace_finish(&ws, &sv);
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (supervisor_shutdown says so). A user who ended the session from
-	 * here may have done so because the guest stopped answering: the
-	 * VM gets less time. */
+	 * (supervisor_shutdown says so) or the sync did not finish (said). A
+	 * user who ended the session from here may have done so because the
+	 * guest stopped answering: the VM gets less time. */
 	if (local_end)
 		sv.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
 	supervisor_shutdown(&sv);
 
 out_close:
+	workspace_close(&ws);
 	supervisor_close(&sv);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)
@@ -774,6 +795,15 @@ static int cmd_rm(int argc, char **argv)
 	return status;
 }
 
+static int cmd_review(int argc, char **argv)
+{
+	struct airlock_paths paths;
+
+	if (paths_resolve(&paths))
+		return 1;
+	return review_main(&paths, argv[0], argc - 1, argv + 1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -784,6 +814,7 @@ int main(int argc, char **argv)
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
 		{ "policy", cmd_policy },
 		{ "agents", cmd_agents },
+		{ "diff", cmd_review }, { "accept", cmd_review }, { "reject", cmd_review },
 	};
 
 	if (argc < 2) {
