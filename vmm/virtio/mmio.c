@@ -75,6 +75,12 @@ void virtio_mmio_fail(struct virtio_mmio *m, const char *why)
 	}
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *m)
+{
+	m->config_gen++;
+	raise_irq(m, INT_CONFIG);
+}
+
 static bool live(const struct virtio_mmio *m)
 {
 	return (m->status & VIRTIO_STATUS_DRIVER_OK) &&

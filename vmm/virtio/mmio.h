@@ -82,6 +82,10 @@ void virtio_mmio_kick(struct virtio_mmio *m, unsigned int q);
 /* Tell the driver queue q has used buffers, if it wants to know. */
 void virtio_mmio_notify_used(struct virtio_mmio *m, unsigned int q);
 
+/* The device's configuration changed (a disk's size): bump the config
+ * generation and interrupt the driver so it reads it again. Lock held. */
+void virtio_mmio_config_changed(struct virtio_mmio *m);
+
 /* The driver broke the rules: mark DEVICE_NEEDS_RESET, stop touching its
  * queues until it resets the device, say so once. Lock held. */
 void virtio_mmio_fail(struct virtio_mmio *m, const char *why);
