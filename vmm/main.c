@@ -14,9 +14,11 @@
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
+#include "vmm/vm_snapshot.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -77,6 +79,10 @@ struct opts {
 	bool seccomp;
 	bool allow_pvm;
 	bool verbose;
+	const char *snapshot_out;	/* state file to write at the snapshot point */
+	const char *restore;		/* state file to start from */
+	const char *snapshot_mem;	/* the memory file of either */
+	struct snap_key key;		/* identities from --snapshot-key */
 	int argc;		/* the guest command */
 	char **argv;
 };
@@ -125,6 +131,13 @@ static void usage(FILE *f)
 	      "                       into a console file, then a note (default 16M;\n"
 	      "                       0: no limit)\n"
 	      "  --boot MODE          auto (default), pvh or linux64 (64-bit boot protocol)\n"
+	      "  --snapshot-out FILE  at the guest's snapshot point (airlock.snapshot=1)\n"
+	      "                       write the VM's state to FILE and end\n"
+	      "  --restore FILE       start from the snapshot state FILE instead of booting\n"
+	      "  --snapshot-mem FILE  the snapshot's memory file (with either)\n"
+	      "  --snapshot-key HEX   identities of kernel, initramfs and template\n"
+	      "                       (3 x 32 bytes in hex) a snapshot is made for\n"
+	      "                       FILE may be fd:N, an inherited descriptor\n"
 	      "  --boot-timing        print boot milestones to stderr at the end\n"
 	      "  --no-seccomp         do not install seccomp filters (debugging only)\n"
 	      "  --allow-pvm          try even on a PVM /dev/kvm (very slow)\n"
@@ -154,11 +167,47 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 	return 0;
 }
 
+static int parse_key(const char *hex, struct snap_key *k)
+{
+	uint8_t *out = &k->ident[0][0];
+	size_t n = sizeof(k->ident);
+
+	if (strlen(hex) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int v;
+
+		if (!isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* A snapshot file: "fd:N" (inherited) or a path opened with flags. */
+static int open_snapshot_file(const char *spec, int flags)
+{
+	unsigned long long n;
+	const char *end;
+
+	if (strncmp(spec, "fd:", 3) == 0) {
+		if (parse_uint(spec + 3, INT_MAX, &n, &end) || *end || n < 3 ||
+		    fcntl((int)n, F_GETFD) < 0) {
+			errno = EBADF;
+			return -1;
+		}
+		return (int)n;
+	}
+	return open(spec, flags | O_CLOEXEC, 0600);
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
 	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
-	       O_CONSOLE_MAX };
+	       O_CONSOLE_MAX, O_SNAP_OUT, O_RESTORE, O_SNAP_MEM, O_SNAP_KEY };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -176,6 +225,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "allow-pvm", no_argument, NULL, O_PVM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "snapshot-out", required_argument, NULL, O_SNAP_OUT },
+		{ "restore", required_argument, NULL, O_RESTORE },
+		{ "snapshot-mem", required_argument, NULL, O_SNAP_MEM },
+		{ "snapshot-key", required_argument, NULL, O_SNAP_KEY },
 		{ 0 },
 	};
 	unsigned long long v;
@@ -282,6 +335,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case O_SNAP_OUT:
+			o->snapshot_out = optarg;
+			break;
+		case O_RESTORE:
+			o->restore = optarg;
+			break;
+		case O_SNAP_MEM:
+			o->snapshot_mem = optarg;
+			break;
+		case O_SNAP_KEY:
+			if (parse_key(optarg, &o->key)) {
+				msg("--snapshot-key: expected %d hex digits", 2 * SNAP_NR_IDENTS *
+				    SNAP_IDENT_LEN);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -301,12 +370,28 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		    argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->kernel) {
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	if (o->restore && o->snapshot_out) {
+		msg("--restore and --snapshot-out: one or the other");
+		return -EINVAL;
+	}
+	if ((o->restore || o->snapshot_out) && !o->snapshot_mem) {
+		msg("%s needs --snapshot-mem FILE", o->restore ? "--restore" : "--snapshot-out");
+		return -EINVAL;
+	}
+	/* The snapshot holds the kernel, the command line and the command. */
+	if (o->restore && (o->kernel || o->initrd || o->extra_cmdline || o->argc)) {
+		msg("--restore starts the snapshot's own kernel: no --kernel, --initrd, "
+		    "--cmdline or command with it");
+		return -EINVAL;
+	}
+	if (!o->kernel && !o->restore) {
 		msg("no kernel given: --kernel PATH is required (see --help)");
 		return -EINVAL;
 	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
+	o->key.nr_vcpus = o->cpus;
+	o->key.mem_size = o->mem_mib << 20;
 	return 0;
 }
 
@@ -585,6 +670,9 @@ int main(int argc, char **argv)
 	size_t klen = 0, ilen = 0;
 	const char *why = NULL;
 	sigset_t sigs;
+	struct vm_restore rs = { 0 };
+	struct vm_snap_board board = { .uart = { &con, &out }, .nuarts = 2 };
+	int snap_fd = -1, mem_fd = -1;
 	int kvm_fd = -1, con_fd = -1, sfd = -1, kfd = -1, ifd = -1;
 	int sig, status, rc = EXIT_USAGE, r;
 	uint64_t t0 = clock_ns();
@@ -600,6 +688,33 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	for (unsigned int i = 0; i < MAX_DISKS; i++)
 		disk_fd[i] = -1;
+
+	/* MMIO slots, in the order the guest probes them: the disks first
+	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
+	 * vsock if asked for. */
+	rng_slot = o.ndisks;
+	vsock_slot = rng_slot + 1;
+	ndev = vsock_slot + (o.vsock ? 1 : 0);
+	if (o.restore || o.snapshot_out) {
+		int flags = o.restore ? O_RDONLY : O_RDWR | O_CREAT;
+
+		snap_fd = open_snapshot_file(o.restore ? o.restore : o.snapshot_out, flags);
+		mem_fd = snap_fd < 0 ? -1 : open_snapshot_file(o.snapshot_mem, flags);
+		if (mem_fd < 0) {
+			msg("cannot open the snapshot's %s file '%s': %s",
+			    snap_fd < 0 ? "state" : "memory",
+			    snap_fd < 0 ? (o.restore ? o.restore : o.snapshot_out) : o.snapshot_mem,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	/* Checked whole before anything is built on it. */
+	if (o.restore && vm_restore_open(&rs, snap_fd, mem_fd, &o.key, AIRLOCK_VERSION, &why)) {
+		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+		goto out;
+	}
+	if (o.restore)
+		goto open_files;	/* the snapshot has kernel, initrd and command line */
 
 	if ((kfd = open_image(o.kernel, &klen, &why)) < 0) {
 		msg("cannot read kernel '%s': %s", o.kernel, why);
@@ -621,12 +736,6 @@ int main(int argc, char **argv)
 		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
-	/* MMIO slots, in the order the guest probes them: the disks first
-	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
-	 * vsock if asked for. */
-	rng_slot = o.ndisks;
-	vsock_slot = rng_slot + 1;
-	ndev = vsock_slot + (o.vsock ? 1 : 0);
 	for (unsigned int i = 0, n = 0; i < ndev; i++) {
 		/* Devices are announced on the command line (no ACPI, no DT). */
 		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
@@ -643,6 +752,7 @@ int main(int argc, char **argv)
 		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
 		goto out;
 	}
+open_files:
 	for (unsigned int i = 0; i < o.ndisks; i++)
 		if ((disk_fd[i] = open_disk(&o.disks[i], &disk_size[i])) < 0)
 			goto out;
@@ -666,6 +776,18 @@ int main(int argc, char **argv)
 	phase(&o, t0, "VM, memory and vCPUs created");
 	vm.seccomp = o.seccomp;
 	vm.verbose = o.verbose;
+	if (o.restore) {
+		if (vm_restore_map(&rs, &vm, mem_fd, &why)) {
+			msg("cannot restore the snapshot '%s': %s", o.restore, why);
+			goto out_vm;
+		}
+		goto devices;
+	}
+	if (o.snapshot_out && vm_snapshot_arm(&vm, &o.key, AIRLOCK_VERSION, mem_fd, &why)) {
+		msg("cannot prepare the snapshot: %s: %s", why, strerror(errno));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
 
 	struct x86_boot_cfg cfg = {
 		.mem_size = o.mem_mib << 20,
@@ -698,6 +820,7 @@ int main(int argc, char **argv)
 		    (unsigned long long)entry.rip, o.cpus,
 		    (unsigned long long)o.mem_mib, cmdline);
 
+devices:;
 	/* A file fills the host's disk; our own stdout or stderr is the
 	 * caller's to bound. */
 	bool con_file = o.console && strcmp(o.console, "stdout") && strcmp(o.console, "stderr");
@@ -749,12 +872,22 @@ int main(int argc, char **argv)
 		const char *what;
 
 		r = x86_vcpu_init(vm.vcpus[i].fd, i, o.cpus, vm.cpuid, vm.tsc_deadline,
-				  i == 0 ? &entry : NULL, &what);
+				  i == 0 && !o.restore ? &entry : NULL, &what);
 		if (r) {
 			msg("cannot set up vCPU %u: %s failed: %s", i, what, strerror(-r));
 			rc = EXIT_VM_FAILED;
 			goto out_vm;
 		}
+	}
+
+	for (unsigned int i = 0; i < o.ndisks; i++)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_BLK, i, &blk[i] };
+	board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_RNG, rng_slot, &rng };
+	if (o.vsock)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_VSOCK, vsock_slot, &vsock };
+	if (o.restore && vm_restore_apply(&rs, &vm, &board, &why)) {
+		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+		goto out_vm;
 	}
 
 	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the main loop; the
@@ -778,7 +911,9 @@ int main(int argc, char **argv)
 		rc = EXIT_VM_FAILED;
 		goto out_stop;
 	}
-	if (o.seccomp && seccomp_install_main(err, sizeof(err))) {
+	struct seccomp_snapshot sc = { vm.vm_fd, snap_fd, mem_fd };
+
+	if (o.seccomp && seccomp_install_main(o.snapshot_out ? &sc : NULL, err, sizeof(err))) {
 		msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_stop;
@@ -790,7 +925,13 @@ int main(int argc, char **argv)
 	status = atomic_load(&vm.exit_status);
 	if (o.boot_timing)
 		print_timing(&vm);
-	if (status >= 0) {
+	if (atomic_load(&vm.end) == VM_END_SNAPSHOT) {
+		rc = 0;
+		if (vm_snapshot_save(&vm, &board, snap_fd, &why)) {
+			msg("cannot take the snapshot: %s", why);
+			rc = EXIT_VM_FAILED;
+		}
+	} else if (status >= 0) {
 		rc = status;
 	} else if (sig) {
 		msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
@@ -808,6 +949,11 @@ out_stop:
 out_vm:
 	vm_destroy(&vm);
 out:
+	vm_restore_close(&rs);
+	if (snap_fd >= 0)
+		close(snap_fd);
+	if (mem_fd >= 0)
+		close(mem_fd);
 	if (kvm_fd >= 0)
 		close(kvm_fd);
 	if (kfd >= 0)

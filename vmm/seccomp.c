@@ -118,12 +118,19 @@ static int load(scmp_filter_ctx ctx, int r, const char *who, char *err,
 	return r;
 }
 
-int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen)
+int seccomp_install_vcpu(int vm_fd, int vcpu_fd, bool snapshot, char *err,
+			 size_t errlen)
 {
 	/* Read-only state of this vCPU, fetched once when the VM ends so a
 	 * triple fault or a hang can be diagnosed (x86_vcpu_state_get). */
 	static const unsigned long state_ioctls[] = {
 		KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE,
+	};
+	/* The rest of it, read once for a snapshot (x86_vcpu_save): still
+	 * this vCPU's own, still read-only. */
+	static const unsigned long snapshot_ioctls[] = {
+		KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS, KVM_GET_DEBUGREGS,
+		KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2, KVM_GET_MSRS,
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r;
@@ -145,10 +152,37 @@ int seccomp_install_vcpu(int vm_fd, int vcpu_fd, char *err, size_t errlen)
 	for (size_t i = 0; r == 0 && i < sizeof(state_ioctls) / sizeof(state_ioctls[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     ARG_EQ32(0, vcpu_fd), ARG_EQ(1, state_ioctls[i]));
+	for (size_t i = 0; r == 0 && snapshot &&
+			   i < sizeof(snapshot_ioctls) / sizeof(snapshot_ioctls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     ARG_EQ32(0, vcpu_fd), ARG_EQ(1, snapshot_ioctls[i]));
 	return load(ctx, r, "vCPU", err, errlen);
 }
 
-int seccomp_install_main(char *err, size_t errlen)
+/* Taking a snapshot, once the guest is at its snapshot point. */
+static int add_snapshot(scmp_filter_ctx ctx, const struct seccomp_snapshot *s)
+{
+	/* The VM-wide state, read-only (x86_vm_save). */
+	static const unsigned long vm_ioctls[] = {
+		KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(vm_ioctls) / sizeof(vm_ioctls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     ARG_EQ32(0, s->vm_fd), ARG_EQ(1, vm_ioctls[i]));
+	/* The state file, written whole and cut to its length. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1,
+				     ARG_EQ32(0, s->state_fd));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 1,
+				     ARG_EQ32(0, s->state_fd));
+	/* Both files made durable (fdatasync is allowed already, for disks). */
+	return r;
+}
+
+int seccomp_install_main(const struct seccomp_snapshot *snap, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int r;
@@ -166,5 +200,7 @@ int seccomp_install_main(char *err, size_t errlen)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 				     ARG_EQ32(0, AF_UNIX),
 				     ARG_EQ32(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC));
+	if (r == 0 && snap)
+		r = add_snapshot(ctx, snap);
 	return load(ctx, r, "main", err, errlen);
 }

@@ -63,6 +63,24 @@ static void *grow(struct snap_writer *w, size_t n)
 	return p;
 }
 
+int snap_writer_reserve(struct snap_writer *w, size_t cap)
+{
+	uint8_t *p;
+
+	if (w->err)
+		return w->err;
+	if (cap > SNAP_MAX_SIZE)
+		return -E2BIG;
+	if (cap <= w->cap)
+		return 0;
+	p = realloc(w->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	w->buf = p;
+	w->cap = cap;
+	return 0;
+}
+
 void snap_writer_init(struct snap_writer *w, const struct snap_key *key,
 		      const uint8_t id[SNAP_ID_LEN], const char *vmm_version)
 {
@@ -272,6 +290,10 @@ static int check_sections(const struct snap_file *f, const char **why)
 		case SNAP_SEC_DEVICE:
 			if (s->instance >= SNAP_MAX_SECTIONS)
 				BAD("a device slot out of range");
+			break;
+		case SNAP_SEC_SERIAL:
+			if (s->instance >= SNAP_MAX_UARTS)
+				BAD("a UART index out of range");
 			break;
 		default:
 			if (s->instance != 0)

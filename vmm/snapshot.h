@@ -26,7 +26,8 @@
 #define SNAP_IDENT_LEN 32		/* one identity hash (e.g. SHA-256) */
 #define SNAP_MAX_SIZE (16u << 20)	/* a state file is a few hundred KiB */
 #define SNAP_MAX_VCPUS 64
-#define SNAP_MAX_SECTIONS 128		/* vCPUs, devices and four VM-wide */
+#define SNAP_MAX_SECTIONS 128		/* vCPUs, devices and VM-wide ones */
+#define SNAP_MAX_UARTS 4
 #define SNAP_MAX_FIELDS 64		/* per section */
 #define SNAP_ALIGN 8
 
@@ -77,7 +78,8 @@ enum snap_section_type {
 	SNAP_SEC_PIT = 4,	/* instance 0 */
 	SNAP_SEC_CLOCK = 5,	/* instance 0 */
 	SNAP_SEC_DEVICE = 6,	/* instance = virtio-mmio slot */
-	SNAP_SEC_MAX = SNAP_SEC_DEVICE,
+	SNAP_SEC_SERIAL = 7,	/* instance = UART index (0 COM1, 1 COM2) */
+	SNAP_SEC_MAX = SNAP_SEC_SERIAL,
 };
 
 /* Field tags, per section type (a tag means something only in its own). */
@@ -110,6 +112,8 @@ enum {
 	SNAP_F_DEV_BLK = 8,		/* struct snap_virtio_blk */
 	SNAP_F_DEV_VSOCK = 9,		/* struct snap_virtio_vsock */
 	SNAP_F_DEV_NET = 10,		/* reserved for virtio-net */
+	/* SNAP_SEC_SERIAL */
+	SNAP_F_SERIAL = 1,		/* struct snap_serial */
 };
 
 /* One RAM region: guest-physical range and where it is in the memory file
@@ -134,6 +138,9 @@ struct snap_writer {
 
 void snap_writer_init(struct snap_writer *w, const struct snap_key *key,
 		      const uint8_t id[SNAP_ID_LEN], const char *vmm_version);
+/* Makes room for cap bytes now, so that writing up to that much later
+ * allocates nothing (a VMM under seccomp may not). 0 or -ENOMEM/-E2BIG. */
+int snap_writer_reserve(struct snap_writer *w, size_t cap);
 void snap_begin(struct snap_writer *w, uint32_t type, uint32_t instance);
 void snap_field(struct snap_writer *w, uint32_t tag, const void *data, size_t len);
 void snap_end(struct snap_writer *w);

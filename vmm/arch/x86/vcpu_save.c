@@ -19,6 +19,7 @@
 #include "vmm/arch/x86/vcpu_save.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -145,26 +146,18 @@ static int get_msrs(int fd, const struct x86_msr_list *l, struct x86_vcpu_snap *
 	return 0;
 }
 
+_Static_assert(offsetof(struct x86_vcpu_snap, cpuid) -
+	       offsetof(struct x86_vcpu_snap, ncpuid) ==
+	       offsetof(struct kvm_cpuid2, entries), "ncpuid..cpuid as struct kvm_cpuid2");
+
 static int get_cpuid(int fd, struct x86_vcpu_snap *s)
 {
-	union {
-		struct kvm_cpuid2 hdr;
-		uint8_t raw[sizeof(struct kvm_cpuid2) +
-			    X86_SNAP_MAX_CPUID * sizeof(struct kvm_cpuid_entry2)];
-	} *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return -ENOMEM;
-	c->hdr.nent = X86_SNAP_MAX_CPUID;
-	if (ioctl(fd, KVM_GET_CPUID2, c) < 0) {
-		int e = -errno;
-
-		free(c);
-		return e;
+	s->ncpuid = X86_SNAP_MAX_CPUID;
+	s->cpuid_padding = 0;
+	if (ioctl(fd, KVM_GET_CPUID2, (struct kvm_cpuid2 *)&s->ncpuid) < 0) {
+		s->ncpuid = 0;
+		return -errno;
 	}
-	s->ncpuid = c->hdr.nent;
-	memcpy(s->cpuid, c->hdr.entries, s->ncpuid * sizeof(s->cpuid[0]));
-	free(c);
 	return 0;
 }
 
@@ -225,10 +218,29 @@ static int set_msrs(int fd, const struct x86_vcpu_snap *s)
 	return (uint32_t)r == s->nmsrs ? 0 : -EINVAL;
 }
 
+/* CPUID leaf 0's vendor: "AuthenticAMD" (or Hygon's AMD-built parts). */
+static bool amd(const struct x86_vcpu_snap *s)
+{
+	for (uint32_t i = 0; i < s->ncpuid; i++)
+		if (s->cpuid[i].function == 0)
+			return (s->cpuid[i].ebx == 0x68747541 && s->cpuid[i].edx == 0x69746e65) ||
+			       (s->cpuid[i].ebx == 0x6f677948 && s->cpuid[i].edx == 0x6e65476e);
+	return false;
+}
+
 int x86_vcpu_restore(int vcpu_fd, const struct x86_vcpu_snap *s, const char **what)
 {
 	int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	struct kvm_sregs sregs = s->sregs;
 	int r;
+
+	/* On AMD the VMCB holds TR as the CPU left it, a 64-bit TSS without
+	 * the busy bit; KVM_GET_SREGS adds the bit (VMX requires it) and
+	 * KVM_SET_SREGS writes back what it is given. Give back what the CPU
+	 * had: an emulated SVM (QEMU TCG, as in our test host) refuses every
+	 * port access through a TSS marked busy, and real parts ignore it. */
+	if (amd(s) && sregs.tr.type == 11)
+		sregs.tr.type = 9;
 
 	/* The guest calibrated against the saved frequency; a host whose TSC
 	 * runs at another one must scale (if KVM can), or the guest's sense
@@ -237,9 +249,11 @@ int x86_vcpu_restore(int vcpu_fd, const struct x86_vcpu_snap *s, const char **wh
 		IOCTL(vcpu_fd, KVM_SET_TSC_KHZ, (unsigned long)s->tsc_khz, "KVM_SET_TSC_KHZ");
 	IOCTL(vcpu_fd, KVM_SET_MP_STATE, &s->mp, "KVM_SET_MP_STATE");
 	IOCTL(vcpu_fd, KVM_SET_REGS, &s->regs, "KVM_SET_REGS");
-	IOCTL(vcpu_fd, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS");
+	IOCTL(vcpu_fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
 	IOCTL(vcpu_fd, KVM_SET_XSAVE, s->xsave, "KVM_SET_XSAVE");
-	IOCTL(vcpu_fd, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
+	/* A host without XSAVE reports no XCRs, and refuses to set any. */
+	if (s->xcrs.nr_xcrs)
+		IOCTL(vcpu_fd, KVM_SET_XCRS, &s->xcrs, "KVM_SET_XCRS");
 	IOCTL(vcpu_fd, KVM_SET_DEBUGREGS, &s->dregs, "KVM_SET_DEBUGREGS");
 	IOCTL(vcpu_fd, KVM_SET_LAPIC, &s->lapic, "KVM_SET_LAPIC");
 	*what = "KVM_SET_MSRS";

@@ -48,7 +48,11 @@ struct x86_vcpu_snap {
 	uint32_t tsc_khz;
 	uint32_t nmsrs;
 	struct kvm_msr_entry msrs[X86_SNAP_MAX_MSRS];
+	/* Laid out as struct kvm_cpuid2 (nent, padding, entries), so that
+	 * KVM_GET_CPUID2 fills it in place: no allocation on a vCPU thread,
+	 * whose seccomp filter allows none. */
 	uint32_t ncpuid;
+	uint32_t cpuid_padding;
 	struct kvm_cpuid_entry2 cpuid[X86_SNAP_MAX_CPUID];
 	size_t xsave_size;
 	uint8_t xsave[X86_SNAP_MAX_XSAVE];	/* struct kvm_xsave, then more */

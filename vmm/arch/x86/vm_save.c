@@ -108,8 +108,9 @@ static int check_pit(const struct kvm_pit_state2 *p, const char **why)
 		const struct kvm_pit_channel_state *ch = &p->channels[i];
 
 		/* 16-bit counter (0 counts 65536), modes 0-5 (6 and 7 are
-		 * aliases of 2 and 3), access and latch states of an 8254. */
-		if (ch->count > 0x10000 || ch->mode > 7 || ch->rw_mode > 3 ||
+		 * aliases of 2 and 3; KVM marks a channel never programmed
+		 * with 0xff), access and latch states of an 8254. */
+		if (ch->count > 0x10000 || (ch->mode > 7 && ch->mode != 0xff) || ch->rw_mode > 3 ||
 		    ch->read_state > 4 || ch->write_state > 4 || ch->bcd > 1 ||
 		    ch->gate > 1 || ch->count_latched > 3 || ch->status_latched > 1)
 			BAD("a PIT channel out of range");
