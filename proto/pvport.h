@@ -20,8 +20,7 @@ enum pvport_event {
 	PVPORT_EV_INIT_FAILED = 4,	/* arg = errno of what init could not do */
 	/* airlock.snapshot=1: the guest is as far as it goes without the
 	 * sandbox's own disk, and waits for RESUME on the control port. A VMM
-	 * making a snapshot takes it here; the instruction after this OUT is
-	 * the first a restored guest runs. */
+	 * making a snapshot stops the vCPUs and takes it now. */
 	PVPORT_EV_SNAPSHOT_READY = 5,
 };
 
