@@ -178,6 +178,10 @@ static int add_snapshot(scmp_filter_ctx ctx, const struct seccomp_snapshot *s)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 1,
 				     ARG_EQ32(0, s->state_fd));
+	/* Guest RAM into the memory file's image. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(pwrite64), 1,
+				     ARG_EQ32(0, s->mem_fd));
 	/* Both files made durable (fdatasync is allowed already, for disks). */
 	return r;
 }

@@ -24,13 +24,15 @@ static size_t state_room(unsigned int nr_vcpus, size_t xsave_size)
 	return 64 * 1024 + (size_t)nr_vcpus * (xsave_size + 24 * 1024);
 }
 
-/* Guest RAM becomes the memory file's image: every region keeps its host
- * address, so KVM's slots and gm_ptr() stay as they are (KVM follows the
- * new mapping through its MMU notifier; no vCPU has run yet). */
-static int map_ram(struct vm *vm, int fd, int flags)
+/* Guest RAM becomes the memory file's image, copy-on-write: every region
+ * keeps its host address, so KVM's slots and gm_ptr() stay as they are
+ * (KVM follows the new mapping through its MMU notifier; no vCPU has run
+ * yet). What this guest writes is its own; what it only reads is the page
+ * cache's, shared with every sandbox of this snapshot. */
+static int map_ram(struct vm *vm, int fd)
 {
 	void *p = mmap(vm->mem.base, vm->mem.base_size, PROT_READ | PROT_WRITE,
-		       flags | MAP_FIXED | MAP_NORESERVE, fd, (off_t)SNAP_MEM_DATA_OFF);
+		       MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, (off_t)SNAP_MEM_DATA_OFF);
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -68,10 +70,6 @@ int vm_snapshot_arm(struct vm *vm, const struct snap_key *key,
 		return r;
 	if ((r = snap_mem_init(mem_fd, vm->mem.base_size, s->id))) {
 		*why = "cannot write the memory file";
-		return r;
-	}
-	if ((r = map_ram(vm, mem_fd, MAP_SHARED))) {
-		*why = "cannot map the memory file as guest RAM";
 		return r;
 	}
 	return 0;
@@ -170,11 +168,14 @@ int vm_snapshot_save(struct vm *vm, const struct vm_snap_board *b, int state_fd,
 		*why = "the state is larger than the room kept for it";
 		return r;
 	}
-	/* The memory file is guest RAM already: the header was written at
-	 * arm time, the pages are in the page cache. Make both durable, so a
-	 * crash cannot leave a state file beside an older memory image. */
-	if ((r = write_all(state_fd, buf, len)) || ftruncate(state_fd, (off_t)len) < 0 ||
-	    fdatasync(state_fd) < 0 || fdatasync(s->mem_fd) < 0) {
+	/* Both durable, so that a crash cannot leave a state file beside an
+	 * older memory image. */
+	/* Guest RAM stays anonymous while the guest boots (huge pages, the
+	 * same speed as any boot) and is copied once, here. */
+	if ((r = snap_mem_copy(s->mem_fd, &vm->mem)))
+		*why = "cannot write the memory file";
+	if (r == 0 && ((r = write_all(state_fd, buf, len)) || ftruncate(state_fd, (off_t)len) < 0 ||
+	    fdatasync(state_fd) < 0 || fdatasync(s->mem_fd) < 0)) {
 		*why = "cannot write the snapshot files";
 		r = r ? r : -errno;
 	}
@@ -232,9 +233,7 @@ int vm_restore_map(struct vm_restore *rs, struct vm *vm, int mem_fd, const char 
 
 	if (r)
 		return r;
-	/* Private: what this guest writes is its own; what it only reads is
-	 * the page cache's, shared with every sandbox of this snapshot. */
-	if ((r = map_ram(vm, mem_fd, MAP_PRIVATE)))
+	if ((r = map_ram(vm, mem_fd)))
 		*why = "cannot map the memory file as guest RAM";
 	return r;
 }

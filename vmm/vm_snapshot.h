@@ -1,12 +1,12 @@
 /* A whole VM into a snapshot, and a new VM out of one (docs/snapshot.md).
  *
- * Taking one: vm_snapshot_arm() before the guest boots maps the memory
- * file as guest RAM (shared, so when the moment comes there is nothing to
- * copy) and asks KVM what saving needs. The guest's PVPORT_EV_SNAPSHOT_READY
+ * Taking one: vm_snapshot_arm() before the guest boots starts the memory
+ * file and asks KVM what saving needs. The guest's PVPORT_EV_SNAPSHOT_READY
  * ends the VM (VM_END_SNAPSHOT); each vCPU thread, on its way out, completes
  * the I/O its vCPU was in and reads its state (vm_snapshot_vcpu());
- * vm_snapshot_save() then writes the state file: memory layout, vCPUs,
- * irqchip, PIT, clock, UARTs, every virtio device.
+ * vm_snapshot_save() then copies guest RAM into the memory file and
+ * writes the state file: memory layout, vCPUs, irqchip, PIT, clock, UARTs,
+ * every virtio device.
  *
  * Starting from one: vm_restore_open() reads and checks the state file
  * against this VM's key and the memory file's header, before anything is
@@ -54,9 +54,8 @@ struct vm_snapshot {
 	const char **vcpu_what;
 };
 
-/* Before the kernel is loaded and before seccomp: memory file mem_fd
- * becomes guest RAM, and what saving needs is asked of KVM and allocated.
- * 0, or -errno with *why. */
+/* Before seccomp: the memory file mem_fd is started (header, size), and
+ * what saving needs is asked of KVM and allocated. 0, or -errno with *why. */
 int vm_snapshot_arm(struct vm *vm, const struct snap_key *key,
 		    const char *vmm_version, int mem_fd, const char **why);
 
@@ -66,8 +65,8 @@ void vm_snapshot_free(struct vm_snapshot *s);
 /* On vCPU v's thread, once it left KVM_RUN for VM_END_SNAPSHOT. */
 void vm_snapshot_vcpu(struct vcpu *v);
 
-/* With every vCPU stopped: the state file, whole, into state_fd; both
- * files synced. 0, or -errno with *why. */
+/* With every vCPU stopped: guest RAM into the memory file, the state file
+ * whole into state_fd, both synced. 0, or -errno with *why. */
 int vm_snapshot_save(struct vm *vm, const struct vm_snap_board *b, int state_fd,
 		     const char **why);
 
