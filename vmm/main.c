@@ -40,6 +40,7 @@
 
 /* Exit statuses of our own (the guest command's status passes through). */
 #define EXIT_USAGE 2		/* bad option, bad kernel/initrd, KVM unusable */
+#define EXIT_SNAPSHOT 3		/* --restore: the snapshot cannot be used */
 #define EXIT_VM_FAILED 125	/* the VM died before the command finished */
 
 #define MAX_IMAGE (512ull << 20)	/* a kernel or initrd larger than this is a mistake */
@@ -145,8 +146,9 @@ static void usage(FILE *f)
 	      "  -h, --help           this text\n"
 	      "\n"
 	      "Exit status: CMD's status (128+N if killed by signal N); 2 for bad\n"
-	      "options, images or an unusable KVM; 125 if the VM failed (kernel panic,\n"
-	      "init failure, KVM error) before CMD finished.\n",
+	      "options, images or an unusable KVM; 3 if the snapshot to --restore\n"
+	      "cannot be used; 125 if the VM failed (kernel panic, init failure, KVM\n"
+	      "error) before CMD finished.\n",
 	      f);
 }
 
@@ -705,12 +707,14 @@ int main(int argc, char **argv)
 			    snap_fd < 0 ? "state" : "memory",
 			    snap_fd < 0 ? (o.restore ? o.restore : o.snapshot_out) : o.snapshot_mem,
 			    strerror(errno));
+			rc = o.restore ? EXIT_SNAPSHOT : EXIT_USAGE;
 			goto out;
 		}
 	}
 	/* Checked whole before anything is built on it. */
 	if (o.restore && vm_restore_open(&rs, snap_fd, mem_fd, &o.key, AIRLOCK_VERSION, &why)) {
 		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+		rc = EXIT_SNAPSHOT;
 		goto out;
 	}
 	if (o.restore)
@@ -779,6 +783,7 @@ open_files:
 	if (o.restore) {
 		if (vm_restore_map(&rs, &vm, mem_fd, &why)) {
 			msg("cannot restore the snapshot '%s': %s", o.restore, why);
+			rc = EXIT_SNAPSHOT;
 			goto out_vm;
 		}
 		goto devices;
@@ -887,6 +892,7 @@ devices:;
 		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_VSOCK, vsock_slot, &vsock };
 	if (o.restore && vm_restore_apply(&rs, &vm, &board, &why)) {
 		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+		rc = EXIT_SNAPSHOT;
 		goto out_vm;
 	}
 

@@ -6,6 +6,7 @@
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/snapshot.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 
@@ -41,6 +42,7 @@ static const char usage_text[] =
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
+	"  template warm [-m SIZE] [--cpus N] T  make template T's snapshot now\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
 	"(default ~/.local/share/airlock).\n";
@@ -69,7 +71,10 @@ static const char run_usage[] =
 	"  -u, --user USER      run CMD as USER (default: agent)\n"
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
-	"  --rm                 use a new sandbox and remove it afterwards\n";
+	"  --rm                 use a new sandbox and remove it afterwards\n"
+	"  --cold               boot the kernel, not the template's snapshot\n"
+	"  --warm-only          start from the template's snapshot or not at all\n"
+	"                       (exit 2 where a cold boot would be needed)\n";
 
 static const char exec_usage[] =
 	"usage: airlock exec [OPTIONS] NAME [--] CMD [ARGS...]\n"
@@ -129,7 +134,7 @@ static int add_env(struct cmd_opts *c, const char *arg)
 
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
-enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON };
+enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_COLD, O_WARM_ONLY };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -182,9 +187,12 @@ static int cmd_run(int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "rm", no_argument, NULL, O_RM },
+		{ "cold", no_argument, NULL, O_COLD },
+		{ "warm-only", no_argument, NULL, O_WARM_ONLY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum snapshot_mode start = SNAPSHOT_AUTO;
 	struct cmd_opts c = { .tty = -1 };
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
@@ -248,6 +256,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_RM:
 			rm = true;
+			break;
+		case O_COLD:
+			start = SNAPSHOT_COLD;
+			break;
+		case O_WARM_ONLY:
+			start = SNAPSHOT_WARM_ONLY;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -326,7 +340,10 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
-	if (sandbox_boot(&sb, &paths))
+	r = snapshot_start(&sb, &paths, start);
+	if (r == -EAGAIN)
+		status = EXIT_USAGE;	/* --warm-only, and no snapshot */
+	if (r)
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
@@ -337,8 +354,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (sandbox_shutdown says so). */
-	sandbox_shutdown(&sb);
+	 * (sandbox_shutdown says so). A sandbox about to be removed needs no
+	 * clean disk: sandbox_close() ends its VM at once. */
+	if (!(rm && created))
+		sandbox_shutdown(&sb);
 
 out_close:
 	sandbox_close(&sb);
@@ -676,6 +695,14 @@ static int cmd_rm(int argc, char **argv)
 	return status;
 }
 
+static int cmd_template(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "warm") == 0)
+		return snapshot_cmd_warm(argc - 1, argv + 1);
+	say("template: expected 'warm' (airlock template warm --help)");
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -684,6 +711,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
+		{ "template", cmd_template },
 	};
 
 	if (argc < 2) {

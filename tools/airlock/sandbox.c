@@ -536,6 +536,12 @@ int paths_check(const struct airlock_paths *p)
 
 int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 {
+	return sandbox_boot_vm(sb, p, NULL);
+}
+
+int sandbox_boot_vm(struct sandbox *sb, const struct airlock_paths *p,
+		    const char *const *restore)
+{
 	char mem[24], cpus[16], tdisk[PATH_MAX + 4], disk[PATH_MAX], console[PATH_MAX];
 	char log[PATH_MAX], image[PATH_MAX];
 	char *const envp[] = { NULL };
@@ -572,14 +578,24 @@ int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
 		return r;
 	}
 	if (pid == 0) {
-		const char *argv[] = {
-			"airlock-vmm", "--kernel", p->kernel, "--initrd", p->initrd,
-			"--cpus", cpus, "--memory", mem,
+		const char *argv[32] = {
+			"airlock-vmm", "--cpus", cpus, "--memory", mem,
 			"--disk", tdisk, "--disk", disk, "--vsock", sb->sock,
 			"--console", console,
-			"--cmdline", "airlock.root=vda airlock.upper=vdb quiet",
-			NULL,
 		};
+		size_t n = 13;
+
+		/* A restored VM has its kernel, initrd and command line. */
+		if (!restore) {
+			argv[n++] = "--kernel";
+			argv[n++] = p->kernel;
+			argv[n++] = "--initrd";
+			argv[n++] = p->initrd;
+			argv[n++] = "--cmdline";
+			argv[n++] = SANDBOX_CMDLINE;
+		}
+		for (; restore && *restore && n < sizeof(argv) / sizeof(argv[0]) - 1; restore++)
+			argv[n++] = *restore;
 		sigset_t none;
 		int devnull = open("/dev/null", O_RDWR);
 

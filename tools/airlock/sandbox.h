@@ -18,6 +18,9 @@
 #define SANDBOX_DEFAULT_MEM_MIB 1024
 #define SANDBOX_DEFAULT_CPUS 2
 #define SANDBOX_MAX_CPUS 64
+/* The guest kernel's command line for a sandbox: the template is vda, the
+ * sandbox disk vdb (snapshots add airlock.snapshot=1). */
+#define SANDBOX_CMDLINE "airlock.root=vda airlock.upper=vdb quiet"
 /* Sparse: an empty ext4 of this size takes ~4 MiB on the host. */
 #define SANDBOX_DEFAULT_DISK (16ull << 30)
 
@@ -102,6 +105,11 @@ pid_t sandbox_vmm_pid(const struct sandbox *sb);
  * VMM's messages going to dir/vmm.log and the kernel's to dir/console.log.
  * Returns 0 once the process is started, or -errno after saying why. */
 int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p);
+/* The same, restoring a snapshot instead of booting: restore holds the
+ * VMM options that say which (NULL-terminated), in place of the kernel,
+ * initramfs and command line. */
+int sandbox_boot_vm(struct sandbox *sb, const struct airlock_paths *p,
+		    const char *const *restore);
 /* True while the VMM process lives (reaps it when it has ended). */
 bool sandbox_vmm_alive(void *sb);
 /* Ends the VM: asks airlock-init to power off (it makes the disk clean),
