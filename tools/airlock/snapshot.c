@@ -207,7 +207,9 @@ static void refusal(const char *log, char *out, size_t size)
 	fclose(f);
 }
 
-/* Other snapshots of the same template folder: superseded by a new one. */
+/* Other snapshots of the same template folder for the same vCPUs and
+ * memory: made with a kernel, initramfs, VMM or image that has changed
+ * since, so superseded by the new one. */
 static void remove_older(const struct airlock_paths *p, const struct snap_ref *ref)
 {
 	char dir[PATH_MAX], path[2 * PATH_MAX];
@@ -229,6 +231,8 @@ static void remove_older(const struct airlock_paths *p, const struct snap_ref *r
 		j = json_load_file(path, 0, NULL);
 		td = json_string_value(json_object_get(j, "template_dir"));
 		if (td && strcmp(td, ref->template_dir) == 0 &&
+		    json_integer_value(json_object_get(j, "cpus")) == (json_int_t)ref->cpus &&
+		    json_integer_value(json_object_get(j, "memory_mib")) == (json_int_t)ref->mem_mib &&
 		    fmt(path, sizeof(path), "%s/%s", dir, e->d_name) == 0)
 			rm_tree(path);
 		json_decref(j);
@@ -344,7 +348,7 @@ static int make(const struct airlock_paths *p, const struct snap_ref *ref, const
 	int lfd, r;
 
 	if ((r = fmt(dir, sizeof(dir), "%s/snapshots", p->home)) ||
-	    (r = fmt(lock, sizeof(lock), "%s/%s.lock", dir, ref->name)) ||
+	    (r = fmt(lock, sizeof(lock), "%s/.%s.lock", dir, ref->name)) ||
 	    (r = fmt(tmp, sizeof(tmp), "%s/.new-XXXXXX", dir)))
 		return r;
 	if ((mkdir(p->home, 0700) < 0 && errno != EEXIST) ||
