@@ -18,7 +18,7 @@
 
 /* Mount points in the initramfs; hidden under the new root afterwards. */
 #define LAYERS "/layers"
-#define LOWER LAYERS "/template"
+#define LOWER INIT_TEMPLATE_DIR
 #define SANDBOX LAYERS "/sandbox"
 #define NEWROOT "/newroot"
 

@@ -250,11 +250,12 @@ static int write_key(const struct airlock_paths *p, const struct snap_ref *ref,
 
 	if ((r = fmt(path, sizeof(path), "%s/key.json", dir)))
 		return r;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I}",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:s}",
 		      "template", ref->template_name, "template_dir", ref->template_dir,
 		      "kernel", p->kernel, "initramfs", p->initrd, "vmm", p->vmm,
 		      "cpus", (int)ref->cpus, "memory_mib", (json_int_t)ref->mem_mib,
-		      "cmdline", SNAPSHOT_CMDLINE, "created", (json_int_t)time(NULL));
+		      "cmdline", SNAPSHOT_CMDLINE, "created", (json_int_t)time(NULL),
+		      "snapshot_key", ref->key_hex);
 	if (!j)
 		return -ENOMEM;
 	r = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ? -EIO : 0;
