@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -684,6 +685,9 @@ int main(int argc, char **argv)
 	 * MADV_DONTDUMP too, but device buffers are not). */
 	close_range(3, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);
+	/* One malloc arena: the vCPU threads allocate only while they set up
+	 * (their seccomp filters), not worth an arena each (tests/bench/boot). */
+	mallopt(M_ARENA_MAX, 1);
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 
 	if (parse_opts(argc, argv, &o))
