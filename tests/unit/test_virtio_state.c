@@ -462,6 +462,34 @@ TEST(vsock_transport_reset)
 	CHECK_EQ(event, 0);
 	CHECK_EQ(read(b.mmio.irq_fd, &n, sizeof(n)), 8);
 	CHECK(reg_r(&b.mmio, INT_STATUS) & 1);
+	/* The guest is asked to say when it refills: its next add. */
+	CHECK_EQ(drv_avail_event(&ev), 4);
+
+	/* Until it has handled the reset, a host connection waits: no
+	 * REQUEST in the rx buffer the guest offers. */
+	{
+		struct drv_q rx;
+		uint32_t rid, rlen;
+		uint16_t op;
+		int hp[2];
+
+		drv_init(&rx, &g, QNUM, QDESC(0), QAVAIL(0), QUSED(0));
+		drv_desc(&rx, 0, 0x60000, 4096, VIRTQ_DESC_F_WRITE, 0);
+		drv_publish(&rx, 0);
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, hp), 0);
+		CHECK_EQ(write(hp[1], "CONNECT 1002\n", 13), 13);
+		virtio_vsock_accept(&b, hp[0]);
+		virtio_mmio_kick(&b.mmio, 0);
+		CHECK_EQ(drv_used_idx(&rx), 0);
+		/* The guest refills its event buffer and kicks: now it goes. */
+		drv_publish(&ev, 0);
+		virtio_mmio_kick(&b.mmio, 2);
+		CHECK_EQ(drv_used_idx(&rx), 1);
+		drv_used_elem(&rx, 0, &rid, &rlen);
+		memcpy(&op, fg_host(&g, 0x60000) + 30, 2);	/* vsock_hdr.op */
+		CHECK_EQ(op, VSOCK_OP_REQUEST);
+		close(hp[1]);
+	}
 
 	/* Another CID: refused. */
 	virtio_vsock_exit(&b);

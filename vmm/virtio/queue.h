@@ -71,6 +71,11 @@ bool virtq_should_notify(struct virtq *q);
  * consumed; returns true if more arrived meanwhile (process again). */
 bool virtq_enable_notify(struct virtq *q);
 
+/* Ask the driver to notify us when it next adds a buffer, however many it
+ * has added that we have not taken (EVENT_IDX: avail_event = its avail
+ * idx now; without it the driver notifies anyway). */
+void virtq_notify_on_next_add(struct virtq *q);
+
 /* Copy len bytes starting at offset off of the chain's readable bytes.
  * Returns the bytes copied (less if the chain is shorter). */
 uint64_t virtq_read(const struct virtq_chain *c, uint64_t off, void *dst,

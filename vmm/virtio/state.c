@@ -1,5 +1,6 @@
 /* virtio devices in a snapshot: see state.h. */
 #include "vmm/virtio/state.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,6 +19,9 @@ _Static_assert(sizeof(struct snap_virtio_blk) == 16, "blk layout");
 
 #define VSOCK_Q_EVENT 2
 #define VSOCK_EVENT_TRANSPORT_RESET 0u
+/* How long host connections wait for the guest to handle its transport
+ * reset at most, should it never say so. */
+#define VSOCK_HOLD_NS (1000ull * 1000 * 1000)
 
 void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w)
 {
@@ -290,6 +294,11 @@ static int transport_reset(struct virtio_vsock *v, const char **why)
 	virtq_write(&v->chain, 0, &ev, sizeof(ev));
 	virtq_push(q, v->chain.head, sizeof(ev));
 	virtio_mmio_notify_used(&v->mmio, VSOCK_Q_EVENT);
+	/* The guest refills the buffer once it has handled the event: be told
+	 * then, and keep host connections waiting until it has. */
+	virtq_notify_on_next_add(q);
+	v->hold_host = true;
+	v->hold_until = clock_ns() + VSOCK_HOLD_NS;
 	return 0;
 }
 

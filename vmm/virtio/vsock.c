@@ -282,6 +282,9 @@ static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
 			hdr_for(v, c, &h, VSOCK_OP_RST, 0, 0);
 			conn_free(c);
 		} else if (c->want & WANT_REQUEST) {
+			if (v->hold_host && clock_ns() < v->hold_until)
+				return 0;	/* the guest has not handled its reset yet */
+			v->hold_host = false;
 			c->want &= ~(unsigned int)WANT_REQUEST;
 			hdr_for(v, c, &h, VSOCK_OP_REQUEST, 0, 0);
 		} else if (c->want & WANT_RESPONSE) {
@@ -835,7 +838,12 @@ static void vsock_queue_notify(void *dev, unsigned int q)
 		process_tx(v);
 	else if (q == Q_RX)
 		process_rx(v);	/* new buffers: maybe we were waiting for some */
-	/* Q_EVENT: we never send transport events. */
+	else if (q == Q_EVENT && v->hold_host) {
+		/* The guest refilled the event queue after a restore's transport
+		 * reset: it has handled it, streams can open now. */
+		v->hold_host = false;
+		process_rx(v);
+	}
 	arm_timer(v);
 }
 
