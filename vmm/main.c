@@ -686,8 +686,11 @@ int main(int argc, char **argv)
 	close_range(3, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);
 	/* One malloc arena: the vCPU threads allocate only while they set up
-	 * (their seccomp filters), not worth an arena each (tests/bench/boot). */
+	 * (their seccomp filters), not worth an arena each (tests/bench/boot).
+	 * And a heap that never shrinks: under seccomp a free() that trimmed
+	 * it would call brk(), which no filter allows. */
 	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 
 	if (parse_opts(argc, argv, &o))
