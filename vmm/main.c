@@ -795,8 +795,8 @@ open_files:
 		}
 		goto devices;
 	}
-	if (o.snapshot_out && vm_snapshot_arm(&vm, &o.key, AIRLOCK_VERSION, mem_fd, &why)) {
-		msg("cannot prepare the snapshot: %s: %s", why, strerror(errno));
+	if (o.snapshot_out && (r = vm_snapshot_arm(&vm, &o.key, AIRLOCK_VERSION, mem_fd, &why))) {
+		msg("cannot prepare the snapshot: %s: %s", why, strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
