@@ -4,8 +4,10 @@
  * and vsock devices in slots 0, 1 and 2 over a fake guest (two heap
  * blocks, so ASan sees any access outside guest RAM). The first input byte
  * chooses how: bit 0 reseals the rest (a right checksum, so the fuzzer gets
- * past it into the section walk), bit 1 passes a key to match. It must
- * never crash, leak or read outside the input; whatever it returns is fine. */
+ * past it into the section walk), bit 1 passes a key to match, bit 2 runs
+ * the consumers (else every field is read generically). It must never
+ * crash, leak or read outside the input; whatever it returns is fine. A
+ * real state file makes a good seed: printf '\5' | cat - state > seed. */
 #include "vmm/arch/x86/vcpu_save.h"
 #include "vmm/arch/x86/vm_save.h"
 #include "vmm/snapshot.h"
@@ -50,10 +52,23 @@ static void consume(struct snap_file *f)
 	x86_vm_snap_read(f, &vm, &why);
 	for (uint32_t i = 0; i < f->hdr.nr_vcpus; i++) {
 		struct snap_section *s = snap_find(f, SNAP_SEC_VCPU, i);
+		static struct kvm_cpuid_entry2 cpuid[X86_SNAP_MAX_CPUID];
+		const uint8_t *p;
+		size_t n;
 
+		if (!s)
+			continue;
+		/* The file's own CPUID as what "this VM" gives the vCPU, so that
+		 * the fields checked after it are reached too. */
 		e.id = i;
-		if (s)
-			x86_vcpu_snap_read(s, &e, &vcpu, &why);
+		e.ncpuid = 0;
+		if (snap_get_var(s, SNAP_F_VCPU_CPUID, &p, &n, sizeof(cpuid[0]),
+				 sizeof(cpuid), &why) == 0) {
+			memcpy(cpuid, p, n);
+			e.ncpuid = (uint32_t)(n / sizeof(cpuid[0]));
+		}
+		e.cpuid = cpuid;
+		x86_vcpu_snap_read(s, &e, &vcpu, &why);
 	}
 	if (virtio_blk_setup(&blk, &gm, disk, 4096, false, "fuzz") == 0)
 		virtio_blk_load(&blk, f, 0, &why);
