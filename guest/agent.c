@@ -3,6 +3,7 @@
  * descriptors on one epoll. PID 1 reaps every process that ends, whether a
  * session's command or an orphan. POWEROFF ends the VM as a one-shot
  * command's end does (init_exit). */
+#include "guest/peer.h"
 #include "guest/serve.h"
 #include "lib/clock.h"
 #include "proto/control.h"
@@ -23,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Connections refused for not coming from the host: logged once a boot. */
+#define MAX_STRANGER_LOGS 1
 /* The vsock device is probed before init runs; a moment's grace anyway. */
 #define VSOCK_WAIT_MS 1000
 /* On POWEROFF: how long the processes get to end after SIGHUP. */
@@ -95,6 +98,27 @@ static int listen_vsock(struct init_ctx *ctx, unsigned int port)
 	return fd;
 }
 
+/* The next connection waiting on listener lfd that comes from the host,
+ * or -1. Any other peer is closed unanswered (peer.h says why). */
+static int accept_host(struct agent *a, int lfd, unsigned int port)
+{
+	for (;;) {
+		struct sockaddr_vm peer = { 0 };
+		socklen_t len = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		bool last;
+
+		if (fd < 0 || vsock_peer_is_host(&peer, len))
+			return fd;
+		close(fd);
+		if (ratelog_take(&a->strangers, &last))
+			init_log(a->ctx, "refused a connection to vsock port %u from "
+				 "CID %u: only the host may connect%s", port,
+				 peer.svm_cid, last ? " (further ones are not reported)" : "");
+	}
+}
+
 /* ---- children ---- */
 
 static void reap(struct agent *a)
@@ -134,8 +158,7 @@ static void refuse(int fd, uint16_t code, const char *text)
 static void accept_exec(struct agent *a)
 {
 	for (;;) {
-		int fd = accept4(a->exec_lfd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_host(a, a->exec_lfd, AIRLOCK_VSOCK_PORT_EXEC);
 		int slot = -1;
 
 		if (fd < 0)
@@ -170,8 +193,7 @@ static void control_close(struct agent *a, struct control_conn *c)
 static void accept_control(struct agent *a)
 {
 	for (;;) {
-		int fd = accept4(a->ctl_lfd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_host(a, a->ctl_lfd, AIRLOCK_VSOCK_PORT_CONTROL);
 		struct control_conn *c;
 		int slot = -1;
 
@@ -337,7 +359,8 @@ void init_serve(struct init_ctx *ctx, const struct init_params *p,
 
 	*a = (struct agent){ .ctx = ctx, .params = p, .user = u, .epfd = -1,
 			     .sigfd = -1, .exec_lfd = -1, .ctl_lfd = -1,
-			     .poweroff_fd = -1 };
+			     .poweroff_fd = -1,
+			     .strangers = RATELOG_INIT(MAX_STRANGER_LOGS) };
 	ret = wait_for_vsock(ctx);
 	if (ret < 0)
 		init_fail(ctx, -ret);

@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 		init_fail(&ctx, -ret);
 	init_mount_rest(&ctx);
 	init_system_setup(&ctx);
+	init_net_setup(&ctx, &params);
 
 	ret = init_user_lookup(&ctx, params.user, &user);
 	if (ret < 0)

@@ -10,6 +10,7 @@
 
 #include "guest/passwd.h"
 #include "proto/guestparams.h"
+#include "proto/netparam.h"
 #include "proto/pvport.h"
 
 /* The most arguments airlock.cmd= can carry: x86's command line is at most
@@ -36,6 +37,8 @@ struct init_params {
 	char upper[GUESTPARAM_DEV_MAX + 1];	/* "": tmpfs upper layer */
 	char user[PASSWD_NAME_MAX + 1];		/* default filled in */
 	char cwd[PATH_MAX];			/* "": the user's home */
+	bool has_net;				/* airlock.net= was given */
+	struct netparam net;
 };
 
 /* init.c */
@@ -81,6 +84,11 @@ void init_root_persist(struct init_ctx *ctx);
  * wall clock and makes sure the sandbox disk is seen as it is now. Returns
  * 0 at once without the parameter, or -errno after saying what failed. */
 int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p);
+
+/* net.c: with airlock.net=, brings up eth0 with the address, a default
+ * route through the gateway, IPv6 off on it, and /etc/resolv.conf naming
+ * the gateway. A failure is reported and the boot goes on. */
+void init_net_setup(struct init_ctx *ctx, const struct init_params *p);
 
 /* user.c: looks the user up in the root's /etc/passwd and /etc/group, and
  * builds the command's environment. Returns -errno after saying why. */

@@ -6,6 +6,7 @@
 #include "guest/passwd.h"
 #include "proto/cmdline.h"
 #include "proto/guestparams.h"
+#include "proto/netparam.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,22 @@ static int read_encoded(const struct init_ctx *ctx, const char *cmdline,
 	return 0;
 }
 
+static int read_net(const struct init_ctx *ctx, const char *cmdline,
+		    struct init_params *p)
+{
+	size_t len;
+	const char *tok = cmdline_find(cmdline, GUESTPARAM_NET, &len);
+
+	p->has_net = tok != NULL;
+	if (tok && netparam_parse(tok, len, &p->net) < 0) {
+		init_log(ctx, "bad %s'%.*s': want ADDR/PREFIX,GATEWAY such as "
+			 "10.0.2.2/30,10.0.2.1", GUESTPARAM_NET,
+			 (int)(len > 64 ? 64 : len), tok);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int init_params_read(const struct init_ctx *ctx, struct init_params *p)
 {
 	static char cmdline[INIT_CMDLINE_MAX];
@@ -150,6 +167,8 @@ int init_params_read(const struct init_ctx *ctx, struct init_params *p)
 	if (ret == 0)
 		ret = read_encoded(ctx, cmdline, GUESTPARAM_CWD, p->cwd,
 				   sizeof(p->cwd), &have_cwd);
+	if (ret == 0)
+		ret = read_net(ctx, cmdline, p);
 	if (ret < 0)
 		return ret;
 

@@ -8,6 +8,7 @@
 #define AIRLOCK_GUEST_SERVE_H
 
 #include "guest/init.h"
+#include "lib/ratelog.h"
 #include "proto/exec.h"
 #include "proto/frame.h"
 
@@ -52,6 +53,7 @@ struct agent {
 	struct control_conn *ctl[SERVE_MAX_CONTROL];
 	bool poweroff;		/* a POWEROFF was accepted */
 	int poweroff_fd;	/* its connection, kept until the host closes it */
+	struct ratelog strangers;	/* refused peers (not the host): logged */
 };
 
 /* Registers fd (edge-triggered, in and out) with w; -errno on failure. */

@@ -23,6 +23,11 @@
  * (docs/snapshot.md). */
 #define GUESTPARAM_SNAPSHOT "airlock.snapshot="
 
+/* The guest's network, IPv4 only: "ADDR/PREFIX,GATEWAY" (proto/netparam.h);
+ * the gateway is also the resolver. Without it no network device is
+ * expected and nothing is configured. */
+#define GUESTPARAM_NET "airlock.net="
+
 /* airlock.user's default when booting a template; without one it is root. */
 #define GUESTPARAM_DEFAULT_USER "agent"
 

@@ -40,20 +40,48 @@ static const struct {
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "device notifications" },
 };
 
+/* The API version and the capabilities we need, on an open /dev/kvm. */
+static int check_api(int fd, char *err, size_t errlen)
+{
+	int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+
+	if (v != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm speaks KVM API %d, we need %d", v,
+			 KVM_API_VERSION);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (ioctl(fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
+			snprintf(err, errlen,
+				 "this KVM lacks %s, needed for %s", required[i].name,
+				 required[i].why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool pvm_refused(const char *sysfs_module_dir, bool allow_pvm, char *err,
+			size_t errlen)
+{
+	if (allow_pvm || !kvm_is_pvm(sysfs_module_dir))
+		return false;
+	snprintf(err, errlen,
+		 "this host's /dev/kvm is PVM (kvm_pvm is loaded, kvm_intel and "
+		 "kvm_amd are not): it cannot run a standard guest kernel at a "
+		 "usable speed. Run inside the test host instead "
+		 "(tests/testhost/run -- airlock-vmm ...), or pass --allow-pvm "
+		 "to try anyway");
+	return true;
+}
+
 int kvm_open_checked(const char *sysfs_module_dir, bool allow_pvm, char *err,
 		     size_t errlen)
 {
-	int fd, v;
+	int fd;
 
-	if (!allow_pvm && kvm_is_pvm(sysfs_module_dir)) {
-		snprintf(err, errlen,
-			 "this host's /dev/kvm is PVM (kvm_pvm is loaded, kvm_intel and "
-			 "kvm_amd are not): it cannot run a standard guest kernel at a "
-			 "usable speed. Run inside the test host instead "
-			 "(tests/testhost/run -- airlock-vmm ...), or pass --allow-pvm "
-			 "to try anyway");
+	if (pvm_refused(sysfs_module_dir, allow_pvm, err, errlen))
 		return -1;
-	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -68,21 +96,21 @@ int kvm_open_checked(const char *sysfs_module_dir, bool allow_pvm, char *err,
 			snprintf(err, errlen, "cannot open /dev/kvm: %s", strerror(errno));
 		return -1;
 	}
-	v = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (v != KVM_API_VERSION) {
-		snprintf(err, errlen, "/dev/kvm speaks KVM API %d, we need %d", v,
-			 KVM_API_VERSION);
+	if (check_api(fd, err, errlen) < 0) {
 		close(fd);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
-		if (ioctl(fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0) {
-			snprintf(err, errlen,
-				 "this KVM lacks %s, needed for %s", required[i].name,
-				 required[i].why);
-			close(fd);
-			return -1;
-		}
-	}
 	return fd;
+}
+
+int kvm_check_fd(int fd, const char *sysfs_module_dir, bool allow_pvm, char *err,
+		 size_t errlen)
+{
+	if (pvm_refused(sysfs_module_dir, allow_pvm, err, errlen))
+		return -1;
+	if (fcntl(fd, F_GETFD) < 0) {
+		snprintf(err, errlen, "--kvm fd:%d: no such descriptor was handed in", fd);
+		return -1;
+	}
+	return check_api(fd, err, errlen) < 0 ? -1 : fd;
 }

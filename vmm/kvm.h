@@ -10,6 +10,10 @@
 int kvm_open_checked(const char *sysfs_module_dir, bool allow_pvm, char *err,
 		     size_t errlen);
 
+/* The same checks on a /dev/kvm handed in as fd (not closed on error). */
+int kvm_check_fd(int fd, const char *sysfs_module_dir, bool allow_pvm, char *err,
+		 size_t errlen);
+
 /* Is this host's KVM the PVM flavour, which interprets a standard guest
  * kernel thousands of times too slowly (and dies on some instructions)?
  * True when kvm_pvm is loaded and neither kvm_intel nor kvm_amd is. */

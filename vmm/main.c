@@ -1,38 +1,43 @@
 /* airlock-vmm: boot a Linux guest under KVM, run one command in it and exit
- * with that command's status. Reads the kernel and initrd, builds the VM,
- * drops to a seccomp allowlist, then only waits for the guest to finish. */
+ * with that command's status. The order is the point: parse the options,
+ * open everything they name, jail ourselves, build the VM from what is open,
+ * drop to the seccomp allowlists, then only wait for the guest to finish. */
+#include "vmm/arch/x86/board.h"
 #include "vmm/arch/x86/boot.h"
 #include "vmm/arch/x86/layout.h"
 #include "vmm/arch/x86/loader.h"
 #include "vmm/arch/x86/regs.h"
 #include "vmm/bootargs.h"
 #include "vmm/devices.h"
+#include "vmm/diag.h"
+#include "vmm/files.h"
+#include "vmm/jail.h"
 #include "vmm/kvm.h"
+#include "vmm/opts.h"
 #include "vmm/seccomp.h"
 #include "vmm/serial.h"
 #include "vmm/vm.h"
 #include "vmm/virtio/blk.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
+#include "vmm/snapshot_mem.h"
 #include "vmm/vm_snapshot.h"
 #include "lib/clock.h"
-#include "lib/size.h"
+#include "lib/tap.h"
+#include "lib/unixsock.h"
+#include "lib/vsock_broker.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
-#include <sys/epoll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fs.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -44,397 +49,205 @@
 #define EXIT_SNAPSHOT 3		/* --restore: the snapshot cannot be used */
 #define EXIT_VM_FAILED 125	/* the VM died before the command finished */
 
-#define MAX_IMAGE (512ull << 20)	/* a kernel or initrd larger than this is a mistake */
-#define MAX_MEM_MIB (1ull << 20)	/* 1 TiB */
-#define DEFAULT_MEM_MIB 256
-#define DEFAULT_CONSOLE_MAX (16ull << 20)	/* for a console file */
-#define CONSOLE_IRQ 4		/* COM1: kernel console */
-#define CONSOLE_PORT 0x3f8
-#define STDIO_IRQ 3		/* COM2: the command's stdout and stderr */
-#define STDIO_PORT 0x2f8
-
-#define MAX_DISKS 8
-/* virtio-mmio windows in the MMIO gap, below the IOAPIC; ISA IRQs 5.. are
- * free (0 PIT, 1 keyboard, 2 cascade, 3 and 4 our UARTs). */
-#define VIRTIO_MMIO_BASE 0xd0000000ull
-#define VIRTIO_IRQ_BASE 5
-
-struct disk_opt {
-	const char *path;
-	bool ro;
+/* Everything the options named, open: after open_all() nothing else is. */
+struct inputs {
+	int kvm, kernel, initrd, console, vsock_listen, vsock_broker;
+	int snap_state, snap_mem;	/* --snapshot-out or --restore, --snapshot-mem */
+	int disk[VMM_MAX_DISKS];
+	uint64_t disk_size[VMM_MAX_DISKS];
+	size_t kernel_len, initrd_len;
 };
 
-struct opts {
-	const char *kernel;
-	struct disk_opt disks[MAX_DISKS];
-	unsigned int ndisks;
-	const char *vsock;	/* the VM's Unix socket for vsock streams */
-	uint64_t vsock_cid;
-	const char *initrd;
-	const char *extra_cmdline;
-	const char *console;	/* NULL: none, kept in memory for diagnostics */
-	uint64_t console_max;	/* bytes into a console file at most; 0: no limit */
-	unsigned int cpus;
-	uint64_t mem_mib;
-	enum x86_boot_mode boot;
-	bool boot_timing;
-	bool seccomp;
-	bool allow_pvm;
-	bool verbose;
-	const char *snapshot_out;	/* state file to write at the snapshot point */
-	const char *restore;		/* state file to start from */
-	const char *snapshot_mem;	/* the memory file of either */
-	struct snap_key key;		/* identities from --snapshot-key */
-	int argc;		/* the guest command */
-	char **argv;
-};
-
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void msg(const char *fmt, ...)
+/* Closes every inherited descriptor but stdio and those named fd:N, so
+ * nothing a caller leaks reaches the process that runs guest code. */
+static void close_inherited(const struct vmm_opts *o)
 {
-	va_list ap;
+	int keep[VMM_MAX_DISKS + 8];
+	unsigned int n = vmm_opts_fds(o, keep, sizeof(keep) / sizeof(keep[0]));
+	int next = 3;
 
-	fputs("airlock-vmm: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+	/* Ascending, so the gaps between kept fds can be closed in turn. */
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
 
-/* --verbose: how long setup took so far, per step. */
-static void phase(const struct opts *o, uint64_t t0, const char *what)
-{
-	if (o->verbose)
-		msg("+%.1f ms %s", (double)(clock_ns() - t0) / 1e6, what);
-}
-
-static void usage(FILE *f)
-{
-	fputs("usage: airlock-vmm --kernel PATH [options] [-- CMD [ARGS...]]\n"
-	      "\n"
-	      "Boot PATH (an ELF vmlinux or a bzImage) in a KVM microVM, run CMD in\n"
-	      "it through airlock-init, and exit with CMD's exit status.\n"
-	      "\n"
-	      "  --kernel PATH        guest kernel (required)\n"
-	      "  --initrd PATH        initramfs (cpio, optionally gzip-compressed)\n"
-	      "  --cmdline STR        extra kernel command-line parameters\n"
-	      "  --disk PATH[,ro]     attach a raw disk image (virtio-blk), read-only with\n"
-	      "                       ,ro; the first is /dev/vda in the guest (up to 8)\n"
-	      "  --vsock PATH         virtio-vsock: host programs reach guest port P by\n"
-	      "                       connecting to PATH and sending \"CONNECT P\\n\"; guest\n"
-	      "                       streams to host port P go to PATH_P\n"
-	      "  --vsock-cid N        the guest's vsock CID (default 3)\n"
-	      "  --cpus N             vCPUs, 1..64 (default 1)\n"
-	      "  -m, --memory SIZE    guest RAM: MiB, or with a K/M/G suffix (default 256)\n"
-	      "  --console WHERE      kernel console to none (default: kept in memory\n"
-	      "                       to quote a panic), stdout, stderr or a file path\n"
-	      "  --console-max SIZE   at most SIZE bytes (K/M/G suffix) of guest output\n"
-	      "                       into a console file, then a note (default 16M;\n"
-	      "                       0: no limit)\n"
-	      "  --boot MODE          auto (default), pvh or linux64 (64-bit boot protocol)\n"
-	      "  --snapshot-out FILE  at the guest's snapshot point (airlock.snapshot=1)\n"
-	      "                       write the VM's state to FILE and end\n"
-	      "  --restore FILE       start from the snapshot state FILE instead of booting\n"
-	      "  --snapshot-mem FILE  the snapshot's memory file (with either)\n"
-	      "  --snapshot-key HEX   identities of kernel, initramfs and template\n"
-	      "                       (3 x 32 bytes in hex) a snapshot is made for\n"
-	      "                       FILE may be fd:N, an inherited descriptor\n"
-	      "  --boot-timing        print boot milestones to stderr at the end\n"
-	      "  --no-seccomp         do not install seccomp filters (debugging only)\n"
-	      "  --allow-pvm          try even on a PVM /dev/kvm (very slow)\n"
-	      "  -v, --verbose        say what is being booted, and how\n"
-	      "  -h, --help           this text\n"
-	      "\n"
-	      "Exit status: CMD's status (128+N if killed by signal N); 2 for bad\n"
-	      "options, images or an unusable KVM; 3 if the snapshot to --restore\n"
-	      "cannot be used; 125 if the VM failed (kernel panic, init failure, KVM\n"
-	      "error) before CMD finished.\n",
-	      f);
-}
-
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *out,
-		      const char **end)
-{
-	char *e;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (errno || e == s || v > max)
-		return -ERANGE;
-	*out = v;
-	*end = e;
-	return 0;
-}
-
-static int parse_key(const char *hex, struct snap_key *k)
-{
-	uint8_t *out = &k->ident[0][0];
-	size_t n = sizeof(k->ident);
-
-	if (strlen(hex) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned int v;
-
-		if (!isxdigit((unsigned char)hex[2 * i]) ||
-		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
-		    sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-/* A snapshot file: "fd:N" (inherited) or a path opened with flags. */
-static int open_snapshot_file(const char *spec, int flags)
-{
-	unsigned long long n;
-	const char *end;
-
-	if (strncmp(spec, "fd:", 3) == 0) {
-		if (parse_uint(spec + 3, INT_MAX, &n, &end) || *end || n < 3 ||
-		    fcntl((int)n, F_GETFD) < 0) {
-			errno = EBADF;
-			return -1;
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
 		}
-		return (int)n;
+	for (unsigned int i = 0; i < n; i++) {
+		if (keep[i] > next)
+			close_range((unsigned int)next, (unsigned int)keep[i] - 1, 0);
+		if (keep[i] + 1 > next)
+			next = keep[i] + 1;
 	}
-	return open(spec, flags | O_CLOEXEC, 0600);
+	close_range((unsigned int)next, ~0u, 0);
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+/* --vsock PATH, by hand: the listener is made here, and guest streams to
+ * named ports reach PATH_P through a broker process of their own. */
+static int vsock_by_path(const struct vmm_opts *o, struct inputs *in)
 {
-	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
-	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
-	       O_CONSOLE_MAX, O_SNAP_OUT, O_RESTORE, O_SNAP_MEM, O_SNAP_KEY };
-	static const struct option lo[] = {
-		{ "kernel", required_argument, NULL, O_KERNEL },
-		{ "initrd", required_argument, NULL, O_INITRD },
-		{ "cmdline", required_argument, NULL, O_CMDLINE },
-		{ "disk", required_argument, NULL, O_DISK },
-		{ "vsock", required_argument, NULL, O_VSOCK },
-		{ "vsock-cid", required_argument, NULL, O_VSOCK_CID },
-		{ "cpus", required_argument, NULL, O_CPUS },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "console", required_argument, NULL, O_CONSOLE },
-		{ "console-max", required_argument, NULL, O_CONSOLE_MAX },
-		{ "boot", required_argument, NULL, O_BOOT },
-		{ "boot-timing", no_argument, NULL, O_TIMING },
-		{ "no-seccomp", no_argument, NULL, O_NOSECCOMP },
-		{ "allow-pvm", no_argument, NULL, O_PVM },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "snapshot-out", required_argument, NULL, O_SNAP_OUT },
-		{ "restore", required_argument, NULL, O_RESTORE },
-		{ "snapshot-mem", required_argument, NULL, O_SNAP_MEM },
-		{ "snapshot-key", required_argument, NULL, O_SNAP_KEY },
-		{ 0 },
-	};
-	unsigned long long v;
-	const char *end;
-	int c;
+	char dir[PATH_MAX], base[PATH_MAX];
+	struct vsock_broker b = { .nports = o->nvsock_ports };
+	int r;
 
-	*o = (struct opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
-			    .boot = X86_BOOT_AUTO, .seccomp = true,
-			    .console_max = DEFAULT_CONSOLE_MAX };
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
-		switch (c) {
-		case O_KERNEL:
-			o->kernel = optarg;
-			break;
-		case O_INITRD:
-			o->initrd = optarg;
-			break;
-		case O_CMDLINE:
-			o->extra_cmdline = optarg;
-			break;
-		case O_VSOCK:
-			if (!*optarg || strlen(optarg) + 12 > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-				msg("--vsock '%s': a socket path of 1 to %zu bytes is needed",
-				    optarg, sizeof(((struct sockaddr_un *)0)->sun_path) - 12);
-				return -EINVAL;
-			}
-			o->vsock = optarg;
-			break;
-		case O_VSOCK_CID:
-			if (parse_uint(optarg, UINT32_MAX - 1, &v, &end) || *end || v < 3) {
-				msg("--vsock-cid '%s': expected a number from 3 to %u", optarg,
-				    UINT32_MAX - 1);
-				return -EINVAL;
-			}
-			o->vsock_cid = v;
-			break;
-		case O_DISK: {
-			size_t len = strlen(optarg);
-			struct disk_opt *d = &o->disks[o->ndisks];
-
-			if (o->ndisks >= MAX_DISKS) {
-				msg("--disk: at most %d disks", MAX_DISKS);
-				return -EINVAL;
-			}
-			d->path = optarg;
-			if (len > 3 && strcmp(optarg + len - 3, ",ro") == 0) {
-				d->ro = true;
-				optarg[len - 3] = '\0';
-			}
-			if (!*d->path) {
-				msg("--disk: no path given");
-				return -EINVAL;
-			}
-			o->ndisks++;
-			break;
-		}
-		case O_CPUS:
-			if (parse_uint(optarg, X86_MAX_VCPUS, &v, &end) || *end || v < 1) {
-				msg("--cpus '%s': expected a number from 1 to %d", optarg,
-				    X86_MAX_VCPUS);
-				return -EINVAL;
-			}
-			o->cpus = (unsigned int)v;
-			break;
-		case 'm':
-			if (size_parse_mib(optarg, MAX_MEM_MIB, &o->mem_mib)) {
-				msg("--memory '%s': expected a size in MiB, or with a K, M "
-				    "or G suffix, from 1 MiB to 1 TiB", optarg);
-				return -EINVAL;
-			}
-			break;
-		case O_CONSOLE:
-			o->console = strcmp(optarg, "none") ? optarg : NULL;
-			break;
-		case O_CONSOLE_MAX:
-			if (size_parse(optarg, 1, 1ull << 40, &o->console_max)) {
-				msg("--console-max '%s': expected a size in bytes, or with a "
-				    "K, M or G suffix, up to 1 TiB", optarg);
-				return -EINVAL;
-			}
-			break;
-		case O_BOOT:
-			if (!strcmp(optarg, "auto"))
-				o->boot = X86_BOOT_AUTO;
-			else if (!strcmp(optarg, "pvh"))
-				o->boot = X86_BOOT_PVH;
-			else if (!strcmp(optarg, "linux64"))
-				o->boot = X86_BOOT_LINUX64;
-			else {
-				msg("--boot '%s': expected auto, pvh or linux64", optarg);
-				return -EINVAL;
-			}
-			break;
-		case O_TIMING:
-			o->boot_timing = true;
-			break;
-		case O_NOSECCOMP:
-			o->seccomp = false;
-			break;
-		case O_PVM:
-			o->allow_pvm = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case O_SNAP_OUT:
-			o->snapshot_out = optarg;
-			break;
-		case O_RESTORE:
-			o->restore = optarg;
-			break;
-		case O_SNAP_MEM:
-			o->snapshot_mem = optarg;
-			break;
-		case O_SNAP_KEY:
-			if (parse_key(optarg, &o->key)) {
-				msg("--snapshot-key: expected %d hex digits", 2 * SNAP_NR_IDENTS *
-				    SNAP_IDENT_LEN);
-				return -EINVAL;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			msg("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			if (optopt)
-				msg("unknown option '-%c' (see --help)", optopt);
-			else
-				msg("unknown option '%s' (see --help)", argv[optind - 1]);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
-		msg("unexpected argument '%s': put the guest command after '--'",
-		    argv[optind]);
-		return -EINVAL;
-	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
-	if (o->restore && o->snapshot_out) {
-		msg("--restore and --snapshot-out: one or the other");
-		return -EINVAL;
-	}
-	if ((o->restore || o->snapshot_out) && !o->snapshot_mem) {
-		msg("%s needs --snapshot-mem FILE", o->restore ? "--restore" : "--snapshot-out");
-		return -EINVAL;
-	}
-	/* The snapshot holds the kernel, the command line and the command. */
-	if (o->restore && (o->kernel || o->initrd || o->extra_cmdline || o->argc)) {
-		msg("--restore starts the snapshot's own kernel: no --kernel, --initrd, "
-		    "--cmdline or command with it");
-		return -EINVAL;
-	}
-	if (!o->kernel && !o->restore) {
-		msg("no kernel given: --kernel PATH is required (see --help)");
-		return -EINVAL;
-	}
-	o->key.nr_vcpus = o->cpus;
-	o->key.mem_size = o->mem_mib << 20;
-	return 0;
-}
-
-/* Open an image the user named: a non-empty regular file of sane size.
- * Returns the fd (size in *len) or -errno with *why set. */
-static int open_image(const char *path, size_t *len, const char **why)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0) {
-		*why = strerror(errno);
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		*why = strerror(errno);
-	} else if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		*why = "not a regular file";
-	} else if (st.st_size == 0) {
-		r = -EINVAL;
-		*why = "the file is empty";
-	} else if ((uint64_t)st.st_size > MAX_IMAGE) {
-		r = -EFBIG;
-		*why = "larger than 512 MiB: surely not a kernel or initrd";
-	}
-	if (r) {
-		close(fd);
+	r = unix_listen(o->vsock.path, 64);
+	if (r < 0) {
+		vmm_msg("cannot set up vsock at '%s': %s", o->vsock.path,
+			r == -EEXIST ? "the path exists and is not a socket" :
+			r == -EADDRINUSE ? "another VM is listening on it" : strerror(-r));
 		return r;
 	}
-	*len = (size_t)st.st_size;
-	return fd;
+	in->vsock_listen = r;
+	if (!o->nvsock_ports)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", o->vsock.path);
+	snprintf(base, sizeof(base), "%s", o->vsock.path);
+	memcpy(b.ports, o->vsock_ports, o->nvsock_ports * sizeof(b.ports[0]));
+	if (snprintf(b.prefix, sizeof(b.prefix), "%s_", basename(base)) >= (int)sizeof(b.prefix))
+		return -ENAMETOOLONG;
+	b.dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b.dirfd < 0) {
+		vmm_msg("cannot open the folder of '%s': %s", o->vsock.path, strerror(errno));
+		return -errno;
+	}
+	r = vsock_broker_spawn(&b);
+	close(b.dirfd);
+	if (r < 0) {
+		vmm_msg("cannot start the vsock broker: %s", strerror(-r));
+		return r;
+	}
+	in->vsock_broker = r;
+	return 0;
 }
 
-/* Parse the kernel from a read-only mapping: only the headers (and notes)
- * are touched, and the segments are later read straight into guest RAM,
- * so the image never sits in a buffer of ours. */
-static int parse_kernel(int fd, size_t len, struct x86_kernel *k,
-			const char **why)
+/* A snapshot file: the inherited fd, or the path opened with flags. */
+static int open_snapshot_file(const struct vmm_file *f, int flags)
+{
+	return f->fd >= 0 ? f->fd : open(f->path, flags | O_CLOEXEC, 0600);
+}
+
+/* The snapshot's two files, written (--snapshot-out) or read (--restore).
+ * Returns 0, or the exit status after saying what is wrong. */
+static int open_snapshot(const struct vmm_opts *o, struct inputs *in)
+{
+	const struct vmm_file *state = o->have_restore ? &o->restore : &o->snapshot_out;
+	int flags = o->have_restore ? O_RDONLY : O_RDWR | O_CREAT;
+	char nb[16];
+
+	in->snap_state = open_snapshot_file(state, flags);
+	if (in->snap_state >= 0)
+		in->snap_mem = open_snapshot_file(&o->snapshot_mem, flags);
+	if (in->snap_state < 0 || in->snap_mem < 0) {
+		vmm_msg("cannot open the snapshot's %s file '%s': %s",
+			in->snap_state < 0 ? "state" : "memory",
+			vmm_file_name(in->snap_state < 0 ? state : &o->snapshot_mem, nb, sizeof(nb)),
+			strerror(errno));
+		return o->have_restore ? EXIT_SNAPSHOT : EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Opens (or checks) everything the options name. Returns 0, or the exit
+ * status after saying what is wrong. */
+static int open_all(const struct vmm_opts *o, struct inputs *in)
+{
+	const char *why = NULL;
+	char nb[16], err[512];
+	int r;
+
+	if ((o->have_restore || o->have_snapshot_out) && (r = open_snapshot(o, in)))
+		return r;
+	if (o->have_restore)
+		goto devices;	/* the snapshot has kernel and initrd */
+	in->kernel = vmm_open_image(&o->kernel, &in->kernel_len, &why);
+	if (in->kernel < 0) {
+		vmm_msg("cannot read kernel '%s': %s", vmm_file_name(&o->kernel, nb, sizeof(nb)),
+			why);
+		return EXIT_USAGE;
+	}
+	if (o->have_initrd) {
+		in->initrd = vmm_open_image(&o->initrd, &in->initrd_len, &why);
+		if (in->initrd < 0) {
+			vmm_msg("cannot read initrd '%s': %s",
+				vmm_file_name(&o->initrd, nb, sizeof(nb)), why);
+			return EXIT_USAGE;
+		}
+	}
+devices:
+	for (unsigned int i = 0; i < o->ndisks; i++)
+		if ((in->disk[i] = vmm_open_disk(&o->disks[i], &in->disk_size[i])) < 0)
+			return EXIT_USAGE;
+	if (o->console_kind == CONSOLE_FILE && (in->console = vmm_open_console(&o->console)) < 0) {
+		vmm_msg("cannot open console file '%s': %s",
+			vmm_file_name(&o->console, nb, sizeof(nb)), strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (o->console_kind == CONSOLE_STDOUT)
+		in->console = STDOUT_FILENO;
+	else if (o->console_kind == CONSOLE_STDERR)
+		in->console = STDERR_FILENO;
+	if (o->have_vsock && o->vsock.path) {
+		if (vsock_by_path(o, in) < 0)
+			return EXIT_USAGE;
+	} else if (o->have_vsock) {
+		if (vmm_check_listener(o->vsock.fd) < 0) {
+			vmm_msg("--vsock fd:%d is not a listening Unix stream socket", o->vsock.fd);
+			return EXIT_USAGE;
+		}
+		in->vsock_listen = o->vsock.fd;
+		in->vsock_broker = o->vsock_broker_fd;
+	}
+	if (o->net_fd >= 0 && (r = tap_check(o->net_fd, NULL)) < 0) {
+		vmm_msg("--net fd:%d: %s", o->net_fd, r == -EBADF ? "no such open file descriptor"
+			: "not a TAP attached to an interface, opened with IFF_TAP, "
+			  "IFF_NO_PI and IFF_VNET_HDR");
+		return EXIT_USAGE;
+	}
+	if (o->kvm_fd >= 0) {
+		in->kvm = kvm_check_fd(o->kvm_fd, "/sys/module", o->allow_pvm, err, sizeof(err));
+	} else {
+		in->kvm = kvm_open_checked("/sys/module", o->allow_pvm, err, sizeof(err));
+	}
+	if (in->kvm < 0) {
+		vmm_msg("%s", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The largest size a file we write may reach: the disks (written in
+ * place) and the console file (appended to, up to --console-max). */
+static uint64_t max_file_size(const struct vmm_opts *o, const struct inputs *in)
+{
+	uint64_t max = 0;
+	struct stat st;
+
+	/* Our stdout and stderr are the caller's to bound: if either is a
+	 * file, no limit may cut it short. */
+	for (int fd = 1; fd <= 2; fd++)
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+
+	for (unsigned int i = 0; i < o->ndisks; i++)
+		if (!o->disks[i].ro && in->disk_size[i] > max)
+			max = in->disk_size[i];
+	/* A snapshot's memory file holds all of RAM after a header page. */
+	if (o->have_snapshot_out && (o->mem_mib << 20) + SNAP_MEM_DATA_OFF > max)
+		max = (o->mem_mib << 20) + SNAP_MEM_DATA_OFF;
+	if (o->console_kind == CONSOLE_FILE) {
+		if (!o->console_max)
+			return 0;	/* no limit asked for */
+		if (fstat(in->console, &st) == 0 &&
+		    (uint64_t)st.st_size + o->console_max + 4096 > max)
+			max = (uint64_t)st.st_size + o->console_max + 4096;
+	}
+	return max;
+}
+
+/* Parses the kernel from a read-only mapping: only the headers (and notes)
+ * are touched; the segments are later read straight into guest RAM. */
+static int parse_kernel(int fd, size_t len, struct x86_kernel *k, const char **why)
 {
 	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	int r;
@@ -448,183 +261,24 @@ static int parse_kernel(int fd, size_t len, struct x86_kernel *k,
 	return r;
 }
 
-/* Open a disk image for a guest: a regular file or block device of at
- * least one sector, locked so no other VM writes it meanwhile (shared for
- * read-only use, exclusive for read-write). Returns the fd or -1. */
-static int open_disk(const struct disk_opt *d, uint64_t *size)
-{
-	struct stat st;
-	int fd = open(d->path, (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-
-	if (fd < 0) {
-		if (!d->ro && (errno == EACCES || errno == EROFS || errno == EPERM))
-			msg("cannot open disk '%s' read-write: %s (add ,ro to attach it "
-			    "read-only)", d->path, strerror(errno));
-		else
-			msg("cannot open disk '%s': %s", d->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		msg("disk '%s' is not a regular file or block device", d->path);
-		goto fail;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, size) < 0) {
-			msg("disk '%s': cannot read its size: %s", d->path, strerror(errno));
-			goto fail;
-		}
-	} else {
-		*size = (uint64_t)st.st_size;
-	}
-	if (*size < 512) {
-		msg("disk '%s' is smaller than one 512-byte sector", d->path);
-		goto fail;
-	}
-	if (flock(fd, (d->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		msg("disk '%s' is in use by another VM (%s)", d->path, strerror(errno));
-		goto fail;
-	}
-	if (*size % 512)
-		msg("note: disk '%s' is %llu bytes, not a multiple of 512: the guest "
-		    "sees only the whole sectors", d->path, (unsigned long long)*size);
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-static int open_console(const char *where)
-{
-	if (!where)
-		return -1;
-	if (!strcmp(where, "stdout"))
-		return STDOUT_FILENO;
-	if (!strcmp(where, "stderr"))
-		return STDERR_FILENO;
-	return open(where, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-}
-
 static int irq_line(void *vm, uint32_t irq, int level)
 {
 	return vm_irq_line(vm, irq, level);
 }
 
-static int setup_devices(struct vm *vm, struct serial *con, struct serial *out,
-			 int con_fd, uint64_t con_max, char *ring)
+static int setup_legacy(struct vm *vm, struct serial *con, struct serial *out,
+			int con_fd, uint64_t con_max, char *ring)
 {
 	int r;
 
-	serial_init(con, CONSOLE_IRQ, irq_line, vm, con_fd, ring);
+	serial_init(con, BOARD_CONSOLE_IRQ, irq_line, vm, con_fd, ring);
 	serial_limit(con, con_max);
-	serial_init(out, STDIO_IRQ, irq_line, vm, STDOUT_FILENO,
-		    NULL);
-	if ((r = io_bus_add(&vm->pio, CONSOLE_PORT, SERIAL_PORTS, serial_io, con)) ||
-	    (r = io_bus_add(&vm->pio, STDIO_PORT, SERIAL_PORTS, serial_io, out)) ||
+	serial_init(out, BOARD_STDIO_IRQ, irq_line, vm, STDOUT_FILENO, NULL);
+	if ((r = io_bus_add(&vm->pio, BOARD_CONSOLE_PORT, SERIAL_PORTS, serial_io, con)) ||
+	    (r = io_bus_add(&vm->pio, BOARD_STDIO_PORT, SERIAL_PORTS, serial_io, out)) ||
 	    (r = i8042_init(vm)) || (r = pvport_init(vm)))
 		return r;
 	return 0;
-}
-
-static double ms(const struct vm *vm, uint64_t t)
-{
-	return t ? (double)(t - atomic_load(&vm->t.start)) / 1e6 : -1.0;
-}
-
-static void print_timing(struct vm *vm)
-{
-	struct rusage ru;
-	char line[320];
-	int n;
-
-	getrusage(RUSAGE_SELF, &ru);
-	/* One line, key=value, for people and for tests/bench. -1: never reached. */
-	n = snprintf(line, sizeof(line),
-		     "airlock-vmm: boot-timing first_instruction_ms=%.1f init_ms=%.1f "
-		     "command_ms=%.1f exit_ms=%.1f end_ms=%.1f peak_rss_kib=%ld\n",
-		     ms(vm, vm->t.first_run), ms(vm, vm->t.init), ms(vm, vm->t.cmd),
-		     ms(vm, vm->t.exit), ms(vm, vm->t.end), ru.ru_maxrss);
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
-		/* stderr is gone; nothing to report to */
-	}
-}
-
-/* The rest of the last console line in [buf, buf + n) holding prefix (at
- * its start if line_start), made printable: it is guest text on its way to
- * the user's terminal, so no escape sequences. NULL if there is none. */
-static const char *console_line(char *buf, size_t n, const char *prefix,
-				bool line_start, int *len)
-{
-	size_t plen = strlen(prefix);
-	char *p = buf, *found = NULL, *end = buf + n;
-
-	while ((p = memmem(p, (size_t)(end - p), prefix, plen))) {
-		if (!line_start || p == buf || p[-1] == '\n')
-			found = p + plen;
-		p++;
-	}
-	if (!found)
-		return NULL;
-	for (p = found; p < end && *p != '\r' && *p != '\n'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	*len = (int)(p - found);
-	return found;
-}
-
-/* Which vCPU triple-faulted and where; with -v, what every vCPU was doing
- * (for any VM that did not end normally). */
-static void explain_vcpus(const struct vm *vm, bool verbose)
-{
-	char line[384];
-
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		const struct vcpu *v = &vm->vcpus[i];
-
-		if (!v->shutdown && !verbose)
-			continue;
-		if (v->shutdown && x86_vcpu_state_is_reset(&v->state)) {
-			/* AMD: KVM re-initialises the vCPU after the shutdown
-			 * intercept, since the VMCB is undefined then. */
-			msg("vCPU %u triple-faulted; KVM reset its registers, so where is "
-			    "unknown%s", i, verbose ? "" : " (-v shows the other vCPUs)");
-			continue;
-		}
-		x86_vcpu_state_format(&v->state, line, sizeof(line));
-		msg("vCPU %u%s: %s", i, v->shutdown ? " triple-faulted" : "", line);
-	}
-}
-
-/* Why the VM ended without an exit status, for the user. */
-static void explain_failure(struct vm *vm, struct serial *con, bool verbose)
-{
-	static char tail[SERIAL_RING + 1];
-	enum vm_end end = (enum vm_end)atomic_load(&vm->end);
-	int init_err = atomic_load(&vm->init_errno), len = 0;
-	size_t n = serial_ring_read(con, tail, sizeof(tail));
-	const char *p = console_line(tail, n, "Kernel panic - not syncing: ", false, &len);
-	const char *why;
-
-	if (end == VM_END_ERROR) {
-		msg("the VM failed: %s", vm->error);
-	} else if (p) {
-		msg("the guest kernel panicked: Kernel panic - not syncing: %.*s", len, p);
-	} else if (init_err) {
-		/* airlock-init's own last word says what failed and how to
-		 * fix it; the errno alone ("Invalid argument") does not. */
-		why = console_line(tail, n, "airlock-init: ", true, &len);
-		if (why)
-			msg("airlock-init could not run the command: %.*s", len, why);
-		else
-			msg("airlock-init could not run the command: %s (see --console=stderr)",
-			    strerrordesc_np(init_err));
-	} else {
-		msg("the guest %s before the command finished (no exit status reported); "
-		    "rerun with --console=stderr to see the kernel log",
-		    end == VM_END_RESET ? "reset" : end == VM_END_CRASH ? "crashed" :
-		    "shut down");
-	}
-	if (end == VM_END_SHUTDOWN || verbose)
-		explain_vcpus(vm, verbose);
 }
 
 static void on_signal(struct vm_event *ev, uint32_t events)
@@ -658,145 +312,123 @@ static int wait_for_end(struct vm *vm, int sfd)
 int main(int argc, char **argv)
 {
 	static char cmdline[X86_CMDLINE_MAX], con_ring[SERIAL_RING], err[512];
-	static char extra[X86_CMDLINE_MAX];
-	static struct virtio_blk blk[MAX_DISKS];
+	static char devices[X86_CMDLINE_MAX];
+	static struct virtio_blk blk[VMM_MAX_DISKS];
 	static struct virtio_vsock vsock;
 	static struct virtio_rng rng;
-	unsigned int ndev, rng_slot, vsock_slot;
-	int disk_fd[MAX_DISKS];
-	uint64_t disk_size[MAX_DISKS];
-	struct opts o;
-	struct vm vm;
+	static struct virtio_net net;
+	static struct vmm_opts o;
+	static struct vmm_seccomp_cfg fcfg;
+	struct inputs in = { .kvm = -1, .kernel = -1, .initrd = -1, .console = -1,
+			     .vsock_listen = -1, .vsock_broker = -1, .snap_state = -1,
+			     .snap_mem = -1 };
+	static struct vm_restore rs;
 	struct serial con, out;
+	struct vm_snap_board board = { .uart = { &con, &out }, .nuarts = 2 };
+	struct snap_key key;
+	unsigned int nslots, rng_slot, vsock_slot, net_slot;
+	struct vm vm;
 	struct x86_kernel k;
 	struct x86_boot_entry entry;
-	size_t klen = 0, ilen = 0;
 	const char *why = NULL;
+	char nb[16];
 	sigset_t sigs;
-	struct vm_restore rs = { 0 };
-	struct vm_snap_board board = { .uart = { &con, &out }, .nuarts = 2 };
-	int snap_fd = -1, mem_fd = -1;
-	int kvm_fd = -1, con_fd = -1, sfd = -1, kfd = -1, ifd = -1;
-	int sig, status, rc = EXIT_USAGE, r;
+	int sfd = -1, sig, status, rc = EXIT_USAGE, r;
 	uint64_t t0 = clock_ns();
 
-	/* Nothing inherited leaks into a process that runs guest code, and
-	 * a crash leaves no core file of guest data behind (guest RAM is
-	 * MADV_DONTDUMP too, but device buffers are not). */
-	close_range(3, ~0u, 0);
+	/* A crash leaves no core file of guest data behind (guest RAM is
+	 * MADV_DONTDUMP too, but device buffers are not); a file limit is an
+	 * error to handle, not a signal that kills. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 	/* One malloc arena: the vCPU threads allocate only while they set up
 	 * (their seccomp filters), not worth an arena each (tests/bench/boot).
 	 * And a heap that never shrinks: under seccomp a free() that trimmed
 	 * it would call brk(), which no filter allows. */
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
-	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
 
-	if (parse_opts(argc, argv, &o))
-		return EXIT_USAGE;
-	for (unsigned int i = 0; i < MAX_DISKS; i++)
-		disk_fd[i] = -1;
-
-	/* MMIO slots, in the order the guest probes them: the disks first
-	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
-	 * vsock if asked for. */
-	rng_slot = o.ndisks;
-	vsock_slot = rng_slot + 1;
-	ndev = vsock_slot + (o.vsock ? 1 : 0);
-	if (o.restore || o.snapshot_out) {
-		int flags = o.restore ? O_RDONLY : O_RDWR | O_CREAT;
-
-		snap_fd = open_snapshot_file(o.restore ? o.restore : o.snapshot_out, flags);
-		mem_fd = snap_fd < 0 ? -1 : open_snapshot_file(o.snapshot_mem, flags);
-		if (mem_fd < 0) {
-			msg("cannot open the snapshot's %s file '%s': %s",
-			    snap_fd < 0 ? "state" : "memory",
-			    snap_fd < 0 ? (o.restore ? o.restore : o.snapshot_out) : o.snapshot_mem,
-			    strerror(errno));
-			rc = o.restore ? EXIT_SNAPSHOT : EXIT_USAGE;
-			goto out;
-		}
-	}
+	r = vmm_opts_parse(argc, argv, &o);
+	if (r)
+		return r > 0 ? 0 : EXIT_USAGE;
+	close_inherited(&o);
+	for (unsigned int i = 0; i < VMM_MAX_DISKS; i++)
+		in.disk[i] = -1;
+	if ((rc = open_all(&o, &in)))
+		goto out;
+	rc = EXIT_USAGE;
+	vmm_phase(o.verbose, t0, "inputs open");
+	key = (struct snap_key){ .nr_vcpus = o.cpus, .mem_size = o.mem_mib << 20 };
+	memcpy(key.ident, o.snapshot_key, sizeof(key.ident));
 	/* Checked whole before anything is built on it. */
-	if (o.restore && vm_restore_open(&rs, snap_fd, mem_fd, &o.key, AIRLOCK_VERSION, &why)) {
-		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+	if (o.have_restore &&
+	    vm_restore_open(&rs, in.snap_state, in.snap_mem, &key, AIRLOCK_VERSION, &why)) {
+		vmm_msg("cannot restore the snapshot '%s': %s",
+			vmm_file_name(&o.restore, nb, sizeof(nb)), why);
 		rc = EXIT_SNAPSHOT;
 		goto out;
 	}
-	if (o.restore)
-		goto open_files;	/* the snapshot has kernel, initrd and command line */
+	if (o.jail.enabled) {
+		struct jail_limits lim = { o.mem_mib << 20, o.cpus, max_file_size(&o, &in) };
 
-	if ((kfd = open_image(o.kernel, &klen, &why)) < 0) {
-		msg("cannot read kernel '%s': %s", o.kernel, why);
-		goto out;
-	}
-	if (parse_kernel(kfd, klen, &k, &why)) {
-		msg("kernel '%s': %s", o.kernel, why);
-		goto out;
-	}
-	phase(&o, t0, "kernel parsed");
-	if (o.initrd && (ifd = open_image(o.initrd, &ilen, &why)) < 0) {
-		msg("cannot read initrd '%s': %s", o.initrd, why);
-		goto out;
-	}
-	if (o.mem_mib << 20 < x86_min_mem(&k, ilen)) {
-		msg("--memory %llu MiB is too small for this kernel and initrd: give "
-		    "at least %llu MiB",
-		    (unsigned long long)o.mem_mib,
-		    (unsigned long long)((x86_min_mem(&k, ilen) + (1 << 20) - 1) >> 20));
-		goto out;
-	}
-	for (unsigned int i = 0, n = 0; i < ndev; i++) {
-		/* Devices are announced on the command line (no ACPI, no DT). */
-		n += (unsigned int)snprintf(extra + n, sizeof(extra) - n,
-					    "%svirtio_mmio.device=4K@0x%llx:%u", n ? " " : "",
-					    VIRTIO_MMIO_BASE + i * 0x1000ull,
-					    VIRTIO_IRQ_BASE + i);
-		if (i + 1 == ndev && o.extra_cmdline)
-			snprintf(extra + n, sizeof(extra) - n, " %s", o.extra_cmdline);
-	}
-	if (bootargs_build(cmdline, sizeof(cmdline), o.console == NULL, o.argc,
-			   o.argv, extra) < 0 ||
-	    strlen(cmdline) > k.cmdline_max) {
-		msg("the kernel command line would be longer than the %u bytes this "
-		    "kernel accepts: shorten the command or --cmdline", k.cmdline_max);
-		goto out;
-	}
-open_files:
-	for (unsigned int i = 0; i < o.ndisks; i++)
-		if ((disk_fd[i] = open_disk(&o.disks[i], &disk_size[i])) < 0)
+		if (jail_enter(&o.jail, &lim, err, sizeof(err)) < 0) {
+			vmm_msg("%s", err);
+			rc = EXIT_VM_FAILED;
 			goto out;
-	if (o.console && (con_fd = open_console(o.console)) < 0) {
-		msg("cannot open console file '%s': %s", o.console, strerror(errno));
+		}
+		vmm_phase(o.verbose, t0, "jailed");
+	}
+
+	/* MMIO slots, in the order the guest probes them: the disks first
+	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
+	 * vsock and virtio-net (eth0) if asked for. */
+	rng_slot = o.ndisks;
+	vsock_slot = rng_slot + 1;
+	net_slot = vsock_slot + (o.have_vsock ? 1 : 0);
+	nslots = net_slot + (o.net_fd >= 0 ? 1 : 0);
+	if (o.have_restore)
+		goto make_vm;	/* the snapshot has kernel, initrd and command line */
+	if (parse_kernel(in.kernel, in.kernel_len, &k, &why)) {
+		vmm_msg("kernel '%s': %s", vmm_file_name(&o.kernel, nb, sizeof(nb)), why);
+		goto out;
+	}
+	if (o.mem_mib << 20 < x86_min_mem(&k, in.initrd_len)) {
+		vmm_msg("--memory %llu MiB is too small for this kernel and initrd: give "
+			"at least %llu MiB", (unsigned long long)o.mem_mib,
+			(unsigned long long)((x86_min_mem(&k, in.initrd_len) + (1 << 20) - 1) >> 20));
+		goto out;
+	}
+	if (board_virtio_cmdline(devices, sizeof(devices), nslots, o.extra_cmdline) < 0 ||
+	    bootargs_build(cmdline, sizeof(cmdline), o.console_kind == CONSOLE_NONE, o.argc,
+			   o.argv, devices) < 0 ||
+	    strlen(cmdline) > k.cmdline_max) {
+		vmm_msg("the kernel command line would be longer than the %u bytes this "
+			"kernel accepts: shorten the command or --cmdline", k.cmdline_max);
 		goto out;
 	}
 
-	kvm_fd = kvm_open_checked("/sys/module", o.allow_pvm, err, sizeof(err));
-	if (kvm_fd < 0) {
-		msg("%s", err);
-		goto out;
-	}
-	phase(&o, t0, "/dev/kvm opened");
-	if (vm_create(&vm, kvm_fd, o.mem_mib << 20, o.cpus, err, sizeof(err))) {
-		msg("%s", err);
+make_vm:
+	if (vm_create(&vm, in.kvm, o.mem_mib << 20, o.cpus, err, sizeof(err))) {
+		vmm_msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
 	atomic_store(&vm.t.start, t0);
-	phase(&o, t0, "VM, memory and vCPUs created");
-	vm.seccomp = o.seccomp;
+	vmm_phase(o.verbose, t0, "VM, memory and vCPUs created");
 	vm.verbose = o.verbose;
-	if (o.restore) {
-		if (vm_restore_map(&rs, &vm, mem_fd, &why)) {
-			msg("cannot restore the snapshot '%s': %s", o.restore, why);
+	if (o.have_restore) {
+		if (vm_restore_map(&rs, &vm, in.snap_mem, &why)) {
+			vmm_msg("cannot restore the snapshot '%s': %s",
+				vmm_file_name(&o.restore, nb, sizeof(nb)), why);
 			rc = EXIT_SNAPSHOT;
 			goto out_vm;
 		}
 		goto devices;
 	}
-	if (o.snapshot_out && (r = vm_snapshot_arm(&vm, &o.key, AIRLOCK_VERSION, mem_fd, &why))) {
-		msg("cannot prepare the snapshot: %s: %s", why, strerror(-r));
+	if (o.have_snapshot_out &&
+	    (r = vm_snapshot_arm(&vm, &key, AIRLOCK_VERSION, in.snap_mem, &why))) {
+		vmm_msg("cannot prepare the snapshot: %s: %s", why, strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
@@ -806,40 +438,40 @@ open_files:
 		.nr_vcpus = o.cpus,
 		.cmdline = cmdline,
 		.initrd = NULL,		/* read in place below */
-		.initrd_size = ilen,
+		.initrd_size = in.initrd_len,
 		.mode = o.boot,
 	};
-	if (x86_boot_setup(&vm.mem, &k, NULL, klen, &cfg, &entry, &why)) {
-		msg("cannot boot '%s': %s", o.kernel, why);
+	if (x86_boot_setup(&vm.mem, &k, NULL, in.kernel_len, &cfg, &entry, &why)) {
+		vmm_msg("cannot boot '%s': %s", vmm_file_name(&o.kernel, nb, sizeof(nb)), why);
 		goto out_vm;
 	}
-	phase(&o, t0, "boot state written");
-	if ((r = x86_kernel_load_fd(&vm.mem, kfd, &k)) ||
-	    (ifd >= 0 && (r = x86_pread_guest(&vm.mem, ifd, entry.initrd_addr, 0, ilen)))) {
-		msg("cannot load '%s': %s", r == -EFAULT ? o.kernel : "the images",
-		    r == -EFAULT ? "does not fit in guest memory" : strerror(-r));
+	if ((r = x86_kernel_load_fd(&vm.mem, in.kernel, &k)) ||
+	    (in.initrd >= 0 &&
+	     (r = x86_pread_guest(&vm.mem, in.initrd, entry.initrd_addr, 0, in.initrd_len)))) {
+		vmm_msg("cannot load '%s': %s",
+			r == -EFAULT ? vmm_file_name(&o.kernel, nb, sizeof(nb)) : "the images",
+			r == -EFAULT ? "does not fit in guest memory" : strerror(-r));
 		goto out_vm;
 	}
-	phase(&o, t0, "kernel and initrd loaded");
-	close(kfd);
-	kfd = -1;
-	if (ifd >= 0)
-		close(ifd);
-	ifd = -1;
+	vmm_phase(o.verbose, t0, "kernel and initrd loaded");
+	close(in.kernel);
+	in.kernel = -1;
+	if (in.initrd >= 0)
+		close(in.initrd);
+	in.initrd = -1;
 	if (o.verbose)
-		msg("booting %s (%s entry at 0x%llx) with %u vCPU(s), %llu MiB: %s",
-		    o.kernel, entry.mode == X86_BOOT_PVH ? "PVH" : "64-bit",
-		    (unsigned long long)entry.rip, o.cpus,
-		    (unsigned long long)o.mem_mib, cmdline);
+		vmm_msg("booting %s (%s entry at 0x%llx) with %u vCPU(s), %llu MiB: %s",
+			vmm_file_name(&o.kernel, nb, sizeof(nb)),
+			entry.mode == X86_BOOT_PVH ? "PVH" : "64-bit",
+			(unsigned long long)entry.rip, o.cpus, (unsigned long long)o.mem_mib,
+			cmdline);
 
-devices:;
+devices:
 	/* A file fills the host's disk; our own stdout or stderr is the
 	 * caller's to bound. */
-	bool con_file = o.console && strcmp(o.console, "stdout") && strcmp(o.console, "stderr");
-
-	if ((r = setup_devices(&vm, &con, &out, con_fd, con_file ? o.console_max : 0,
-			       con_ring))) {
-		msg("cannot set up devices: %s", strerror(-r));
+	if ((r = setup_legacy(&vm, &con, &out, in.console,
+			      o.console_kind == CONSOLE_FILE ? o.console_max : 0, con_ring))) {
+		vmm_msg("cannot set up devices: %s", strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
@@ -849,11 +481,11 @@ devices:;
 		char id[32];
 
 		snprintf(id, sizeof(id), "airlock-disk%u", i);
-		r = virtio_blk_init(&blk[i], &vm, VIRTIO_MMIO_BASE + i * 0x1000ull,
-				    VIRTIO_IRQ_BASE + i, disk_fd[i], disk_size[i],
-				    o.disks[i].ro, id);
+		r = virtio_blk_init(&blk[i], &vm, board_virtio_base(i), board_virtio_irq(i),
+				    in.disk[i], in.disk_size[i], o.disks[i].ro, id);
 		if (r) {
-			msg("cannot set up disk '%s': %s", o.disks[i].path, strerror(-r));
+			vmm_msg("cannot set up disk '%s': %s",
+				vmm_file_name(&o.disks[i].f, nb, sizeof(nb)), strerror(-r));
 			rc = EXIT_VM_FAILED;
 			goto out_vm;
 		}
@@ -861,32 +493,39 @@ devices:;
 	/* Entropy from the first boot on: without it the guest's crng needs
 	 * seconds to initialise, and node, npm or anything calling
 	 * getrandom() early waits for it. */
-	r = virtio_rng_init(&rng, &vm, VIRTIO_MMIO_BASE + rng_slot * 0x1000ull,
-			    VIRTIO_IRQ_BASE + rng_slot);
+	r = virtio_rng_init(&rng, &vm, board_virtio_base(rng_slot), board_virtio_irq(rng_slot));
 	if (r) {
-		msg("cannot set up virtio-rng: %s", strerror(-r));
+		vmm_msg("cannot set up virtio-rng: %s", strerror(-r));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
-	if (o.vsock) {
-		r = virtio_vsock_init(&vsock, &vm, VIRTIO_MMIO_BASE + vsock_slot * 0x1000ull,
-				      VIRTIO_IRQ_BASE + vsock_slot, o.vsock_cid, o.vsock);
+	if (o.have_vsock) {
+		struct vsock_host_ports hp = { in.vsock_broker, o.vsock_ports, o.nvsock_ports };
+
+		r = virtio_vsock_init(&vsock, &vm, board_virtio_base(vsock_slot),
+				      board_virtio_irq(vsock_slot), o.vsock_cid,
+				      in.vsock_listen, &hp);
+		in.vsock_listen = in.vsock_broker = -1;	/* the device's now */
 		if (r) {
-			msg("cannot set up vsock at '%s': %s", o.vsock,
-			    r == -EEXIST ? "the path exists and is not a socket" :
-			    r == -EADDRINUSE ? "another VM is listening on it" : strerror(-r));
-			rc = r == -EEXIST || r == -EADDRINUSE || r == -EACCES || r == -ENOENT
-				     ? EXIT_USAGE : EXIT_VM_FAILED;
+			vmm_msg("cannot set up vsock: %s", strerror(-r));
+			rc = EXIT_VM_FAILED;
 			goto out_vm;
 		}
+	}
+	if (o.net_fd >= 0 &&
+	    (r = virtio_net_init(&net, &vm, board_virtio_base(net_slot),
+				 board_virtio_irq(net_slot), o.net_fd, o.mac))) {
+		vmm_msg("cannot set up virtio-net on fd:%d: %s", o.net_fd, strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
 	}
 	for (unsigned int i = 0; i < o.cpus; i++) {
 		const char *what;
 
 		r = x86_vcpu_init(vm.vcpus[i].fd, i, o.cpus, vm.cpuid, vm.tsc_deadline,
-				  i == 0 && !o.restore ? &entry : NULL, &what);
+				  i == 0 && !o.have_restore ? &entry : NULL, &what);
 		if (r) {
-			msg("cannot set up vCPU %u: %s failed: %s", i, what, strerror(-r));
+			vmm_msg("cannot set up vCPU %u: %s failed: %s", i, what, strerror(-r));
 			rc = EXIT_VM_FAILED;
 			goto out_vm;
 		}
@@ -895,12 +534,35 @@ devices:;
 	for (unsigned int i = 0; i < o.ndisks; i++)
 		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_BLK, i, &blk[i] };
 	board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_RNG, rng_slot, &rng };
-	if (o.vsock)
+	if (o.have_vsock)
 		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_VSOCK, vsock_slot, &vsock };
-	if (o.restore && vm_restore_apply(&rs, &vm, &board, &why)) {
-		msg("cannot restore the snapshot '%s': %s", o.restore, why);
+	if (o.net_fd >= 0)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_NET, net_slot, &net };
+	if (o.have_restore && vm_restore_apply(&rs, &vm, &board, &why)) {
+		vmm_msg("cannot restore the snapshot '%s': %s",
+			vmm_file_name(&o.restore, nb, sizeof(nb)), why);
 		rc = EXIT_SNAPSHOT;
 		goto out_vm;
+	}
+
+	/* What the filters name; the vCPUs take theirs as they start. */
+	if (o.seccomp) {
+		vm_vcpu_may_write(&vm, STDOUT_FILENO);	/* COM2: the command's output */
+		vm_vcpu_may_write(&vm, STDERR_FILENO);	/* messages */
+		if (in.console >= 0)
+			vm_vcpu_may_write(&vm, in.console);	/* COM1 */
+		fcfg = (struct vmm_seccomp_cfg){
+			.vm_fd = vm.vm_fd, .epfd = vm.epfd,
+			.disk_fds = in.disk, .ndisks = o.ndisks,
+			.vsock_listen_fd = o.have_vsock ? vsock.listen_fd : -1,
+			.vsock_broker_fd = o.have_vsock ? vsock.broker_fd : -1,
+			.vsock_timer_fd = o.have_vsock ? vsock.timer_fd : -1,
+			.tap_fd = o.net_fd,
+			.vcpu_wfd = vm.vcpu_wfd, .n_vcpu_wfd = vm.n_vcpu_wfd,
+			.snapshot = o.have_snapshot_out, .ram_fd = vm.mem_fd,
+			.snap_state_fd = in.snap_state, .snap_mem_fd = in.snap_mem,
+		};
+		vm.seccomp = &fcfg;
 	}
 
 	/* SIGINT/SIGTERM/SIGHUP end the VM cleanly through the main loop; the
@@ -913,46 +575,44 @@ devices:;
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0 || (o.seccomp && seccomp_install_reporter())) {
-		msg("cannot set up signal handling: %s", strerror(errno));
+		vmm_msg("cannot set up signal handling: %s", strerror(errno));
 		rc = EXIT_VM_FAILED;
 		goto out_vm;
 	}
-	phase(&o, t0, "vCPUs configured");
+	vmm_phase(o.verbose, t0, "vCPUs configured");
 	fflush(NULL);
 	if (vm_start_vcpus(&vm, err, sizeof(err))) {
-		msg("%s", err);
+		vmm_msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_stop;
 	}
-	struct seccomp_snapshot sc = { vm.vm_fd, snap_fd, mem_fd };
-
-	if (o.seccomp && seccomp_install_main(o.snapshot_out ? &sc : NULL, err, sizeof(err))) {
-		msg("%s", err);
+	if (o.seccomp && seccomp_install_main(&fcfg, err, sizeof(err))) {
+		vmm_msg("%s", err);
 		rc = EXIT_VM_FAILED;
 		goto out_stop;
 	}
 
-	phase(&o, t0, "vCPU threads started, main filter installed");
+	vmm_phase(o.verbose, t0, "vCPU threads started, main filter installed");
 	sig = wait_for_end(&vm, sfd);
 	vm_stop_vcpus(&vm);
 	status = atomic_load(&vm.exit_status);
 	if (o.boot_timing)
-		print_timing(&vm);
+		vmm_print_timing(&vm);
 	if (atomic_load(&vm.end) == VM_END_SNAPSHOT) {
 		rc = 0;
-		if (vm_snapshot_save(&vm, &board, snap_fd, &why)) {
-			msg("cannot take the snapshot: %s", why);
+		if (vm_snapshot_save(&vm, &board, in.snap_state, &why)) {
+			vmm_msg("cannot take the snapshot: %s", why);
 			rc = EXIT_VM_FAILED;
 		}
 	} else if (status >= 0) {
 		rc = status;
 	} else if (sig) {
-		msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
+		vmm_msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
 		if (o.verbose)
-			explain_vcpus(&vm, true);	/* where a hung guest was */
+			vmm_explain_vcpus(&vm, true);	/* where a hung guest was */
 		rc = 128 + sig;
 	} else {
-		explain_failure(&vm, &con, o.verbose);
+		vmm_explain_failure(&vm, &con, o.verbose);
 		rc = EXIT_VM_FAILED;
 	}
 	goto out_vm;
@@ -963,18 +623,18 @@ out_vm:
 	vm_destroy(&vm);
 out:
 	vm_restore_close(&rs);
-	if (snap_fd >= 0)
-		close(snap_fd);
-	if (mem_fd >= 0)
-		close(mem_fd);
-	if (kvm_fd >= 0)
-		close(kvm_fd);
-	if (kfd >= 0)
-		close(kfd);
-	if (ifd >= 0)
-		close(ifd);
-	for (unsigned int i = 0; i < MAX_DISKS; i++)
-		if (disk_fd[i] >= 0)
-			close(disk_fd[i]);
+	if (in.snap_state >= 0)
+		close(in.snap_state);
+	if (in.snap_mem >= 0)
+		close(in.snap_mem);
+	if (in.kvm >= 0)
+		close(in.kvm);
+	if (in.kernel >= 0)
+		close(in.kernel);
+	if (in.initrd >= 0)
+		close(in.initrd);
+	for (unsigned int i = 0; i < VMM_MAX_DISKS; i++)
+		if (in.disk[i] >= 0)
+			close(in.disk[i]);
 	return rc;
 }

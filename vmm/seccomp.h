@@ -1,30 +1,45 @@
-/* The VMM's system-call allowlists (libseccomp), one per kind of thread,
- * installed after setup so that a guest that takes over a device or vCPU
- * thread can do little more than what that thread already does. */
+/* The VMM's system-call allowlists (lib/sysfilter.h), one per kind of
+ * thread, installed once setup is done, with argument filters wherever the
+ * kernel lets us say which descriptor or value is allowed. A guest that
+ * takes over a vCPU or a device can do little more than what that thread
+ * already does: no new file, no socket, no process, no signal to anyone
+ * else. Every rule carries its reason (vmm/seccomp.c). */
 #ifndef AIRLOCK_VMM_SECCOMP_H
 #define AIRLOCK_VMM_SECCOMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Install the SIGSYS reporter: a forbidden call is named, then we exit. */
-int seccomp_install_reporter(void);
-
-/* For a vCPU thread: KVM_RUN, interrupt lines on vm_fd, output writes,
- * reading its own state (vcpu_fd) for a diagnosis when the VM ends; with
- * snapshot, all of its state, for a snapshot. */
-int seccomp_install_vcpu(int vm_fd, int vcpu_fd, bool snapshot, char *err,
-			 size_t errlen);
-
-/* What taking a snapshot adds to the main thread: reading the VM-wide
- * state on vm_fd, writing the state file, syncing both files. */
-struct seccomp_snapshot {
-	int vm_fd, state_fd, mem_fd;
+/* The descriptors the filters name. -1 where a device is absent. */
+struct vmm_seccomp_cfg {
+	int vm_fd;
+	int epfd;			/* the I/O loop's epoll instance */
+	const int *disk_fds;		/* virtio-blk images */
+	unsigned int ndisks;
+	int vsock_listen_fd;		/* hybrid vsock: host programs connect */
+	int vsock_broker_fd;		/* guest-initiated streams come from it */
+	int vsock_timer_fd;
+	int tap_fd;			/* virtio-net's TAP */
+	const int *vcpu_wfd;		/* what vCPU threads may write to */
+	unsigned int n_vcpu_wfd;
+	/* Taking a snapshot (vmm/vm_snapshot.h): each vCPU thread may read all
+	 * of its own state; the main thread the VM-wide state, guest RAM's
+	 * memfd layout, and it writes the two snapshot files. */
+	bool snapshot;
+	int ram_fd;			/* guest RAM's memfd */
+	int snap_state_fd, snap_mem_fd;
 };
 
-/* For the main thread once the vCPUs run: device I/O on fds opened before
- * start, stopping the vCPUs, reporting, exit; and snap's calls if it is
- * not NULL. */
-int seccomp_install_main(const struct seccomp_snapshot *snap, char *err, size_t errlen);
+/* Install the SIGSYS reporter: a forbidden call is named, then exit 125. */
+int seccomp_install_reporter(void);
+
+/* For a vCPU thread: KVM_RUN and its state on vcpu_fd only, interrupt lines
+ * on the VM fd, write() to the registered fds only. */
+int seccomp_install_vcpu(const struct vmm_seccomp_cfg *c, int vcpu_fd, char *err,
+			 size_t errlen);
+
+/* For the main thread once the vCPUs run: the I/O loop, device I/O on the
+ * fds opened before start, kicking its own vCPU threads, exit. */
+int seccomp_install_main(const struct vmm_seccomp_cfg *c, char *err, size_t errlen);
 
 #endif

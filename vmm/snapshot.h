@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC "ARLKSNAP"		/* 8 bytes, no NUL */
-#define SNAP_FORMAT_VERSION 1
+#define SNAP_FORMAT_VERSION 2
 #define SNAP_VERSION_LEN 16		/* the VMM version, NUL-padded */
 #define SNAP_ID_LEN 16
 #define SNAP_IDENT_LEN 32		/* one identity hash (e.g. SHA-256) */
@@ -111,7 +111,7 @@ enum {
 	SNAP_F_DEV_QUEUE0 = 2,		/* ..+3: struct snap_virtq */
 	SNAP_F_DEV_BLK = 8,		/* struct snap_virtio_blk */
 	SNAP_F_DEV_VSOCK = 9,		/* struct snap_virtio_vsock */
-	SNAP_F_DEV_NET = 10,		/* reserved for virtio-net */
+	SNAP_F_DEV_NET = 10,		/* struct snap_virtio_net */
 	/* SNAP_SEC_SERIAL */
 	SNAP_F_SERIAL = 1,		/* struct snap_serial */
 };

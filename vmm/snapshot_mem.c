@@ -58,14 +58,13 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
-int snap_mem_copy(int fd, const struct guest_mem *gm)
+/* Pages [from, to) of RAM: runs of non-zero pages, one pwrite each. */
+static int copy_range(int fd, const struct guest_mem *gm, size_t from, size_t to)
 {
 	size_t run = 0, start = 0;
 
-	/* Runs of non-zero pages, one pwrite each: a booted guest's memory
-	 * is a few large runs and much untouched (zero) memory. */
-	for (size_t off = 0; off <= gm->base_size; off += PAGE) {
-		bool data = off < gm->base_size && !page_zero(gm->base + off);
+	for (size_t off = from; off <= to; off += PAGE) {
+		bool data = off < to && !page_zero(gm->base + off);
 		int r;
 
 		if (data) {
@@ -80,6 +79,39 @@ int snap_mem_copy(int fd, const struct guest_mem *gm)
 		if (r)
 			return r;
 		run = 0;
+	}
+	return 0;
+}
+
+int snap_mem_copy(int fd, const struct guest_mem *gm, int ram_fd)
+{
+	size_t end = gm->base_size & ~(size_t)(PAGE - 1);
+	off_t data = 0, hole;
+
+	/* A booted guest's memory is a few large runs and much untouched
+	 * memory. Where RAM is a file, its holes say which without reading
+	 * them (a read of a shared memfd's hole would allocate the page). */
+	if (ram_fd < 0)
+		return copy_range(fd, gm, 0, end);
+	while ((size_t)data < end) {
+		int r;
+
+		data = lseek(ram_fd, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return 0;	/* holes to the end */
+		if (data < 0)
+			return errno == EINVAL ? copy_range(fd, gm, 0, end) : -errno;
+		hole = lseek(ram_fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		/* Whole pages (holes are page-aligned in a memfd anyway). */
+		data &= ~(off_t)(PAGE - 1);
+		hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
+		if ((size_t)hole > end)
+			hole = (off_t)end;
+		if ((r = copy_range(fd, gm, (size_t)data, (size_t)hole)))
+			return r;
+		data = hole;
 	}
 	return 0;
 }

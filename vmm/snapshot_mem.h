@@ -30,9 +30,10 @@ struct snap_mem_header {
 int snap_mem_init(int fd, uint64_t mem_size, const uint8_t id[SNAP_ID_LEN]);
 
 /* Copies guest RAM into the image of a memory file snap_mem_init() made,
- * skipping pages that are all zero (they stay holes). For RAM that is not
- * the file's own mapping already. 0 or -errno. */
-int snap_mem_copy(int fd, const struct guest_mem *gm);
+ * skipping pages that are all zero (they stay holes). ram_fd: the file
+ * guest RAM maps from offset 0 (the VM's memfd), whose holes are skipped
+ * unread; -1 for anonymous RAM. 0 or -errno. */
+int snap_mem_copy(int fd, const struct guest_mem *gm, int ram_fd);
 
 /* Checks a memory file: its header (magic, format, page size, mem_size,
  * id) and that it is long enough for the image. 0, or -EBADMSG / -ESTALE

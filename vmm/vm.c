@@ -9,6 +9,7 @@
 #include "vmm/arch/x86/layout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -54,6 +55,17 @@ static void vm_fail(struct vm *vm, const char *fmt, ...)
 	vm_request_end(vm, VM_END_ERROR);
 }
 
+int vm_vcpu_may_write(struct vm *vm, int fd)
+{
+	for (unsigned int i = 0; i < vm->n_vcpu_wfd; i++)
+		if (vm->vcpu_wfd[i] == fd)
+			return 0;
+	if (fd < 0 || vm->n_vcpu_wfd == VM_MAX_VCPU_WFDS)
+		return fd < 0 ? -EBADF : -ENOSPC;
+	vm->vcpu_wfd[vm->n_vcpu_wfd++] = fd;
+	return 0;
+}
+
 int vm_irq_line(struct vm *vm, uint32_t irq, int level)
 {
 	struct kvm_irq_level l = { .irq = irq, .level = (uint32_t)level };
@@ -81,13 +93,14 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size,
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = kvm_fd;
-	vm->vm_fd = vm->end_efd = vm->epfd = -1;
+	vm->vm_fd = vm->end_efd = vm->epfd = vm->mem_fd = -1;
 	atomic_store(&vm->exit_status, -1);
 	vm->end_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (vm->end_efd < 0 || vm->epfd < 0)
 		goto sys;
 	/* Whoever ends the VM writes end_efd: that wakes the I/O loop. */
+	vm_vcpu_may_write(vm, vm->end_efd);
 	vm->end_ev = (struct vm_event){ vm->end_efd, on_end, vm };
 	if (vm_event_add(vm, &vm->end_ev, EPOLLIN))
 		goto sys;
@@ -139,11 +152,20 @@ int vm_create(struct vm *vm, int kvm_fd, uint64_t mem_size,
 	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		goto sys;
 
-	/* One anonymous mapping for all of RAM; NORESERVE so an idle guest
-	 * costs only the pages it touched. */
+	/* All of RAM is one memfd, mapped once: another process (a device of
+	 * its own, a snapshot) can map the same pages. Pages are allocated
+	 * as the guest touches them; the size is sealed so nobody can shrink
+	 * it under a mapping. */
 	vm->mem.base_size = mem_size;
+	vm->mem_fd = memfd_create("airlock-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)mem_size) < 0 ||
+	    fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		snprintf(err, errlen, "cannot make %llu MiB of guest memory: %s",
+			 (unsigned long long)(mem_size >> 20), strerror(errno));
+		return -ENOMEM;
+	}
 	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			    MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
 	if (vm->mem.base == MAP_FAILED) {
 		vm->mem.base = NULL;
 		snprintf(err, errlen, "cannot reserve %llu MiB of guest memory: %s",
@@ -335,7 +357,7 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	if (vm->seccomp &&
-	    seccomp_install_vcpu(vm->vm_fd, v->fd, vm->snap != NULL, err, sizeof(err)) < 0) {
+	    seccomp_install_vcpu(vm->seccomp, v->fd, err, sizeof(err)) < 0) {
 		vm_fail(vm, "%s", err);
 		return NULL;
 	}
@@ -427,6 +449,8 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.base_size);
+	if (vm->mem_fd >= 0)
+		close(vm->mem_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->end_efd >= 0)

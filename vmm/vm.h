@@ -14,9 +14,12 @@
 #include "vmm/io.h"
 #include "vmm/mem.h"
 
+#define VM_MAX_VCPU_WFDS 64
+
 struct kvm_run;
 struct kvm_cpuid2;
 struct vm_snapshot;
+struct vmm_seccomp_cfg;
 
 /* Why the VM stopped running. */
 enum vm_end {
@@ -48,7 +51,10 @@ struct vcpu {
 
 /* An fd the I/O loop watches: device kicks, sockets. The owner embeds it
  * and keeps it alive while registered; fn runs on the I/O loop's thread
- * with the epoll events that fired. */
+ * with the epoll events that fired. fn does a bounded amount of work: with
+ * more to do, its owner makes the fd ready again (a virtio queue signals
+ * its own kick eventfd, virtio_mmio_rearm()), so that the loop serves every
+ * other source, SIGTERM's signalfd included, before coming back. */
 struct vm_event {
 	int fd;
 	void (*fn)(struct vm_event *ev, uint32_t events);
@@ -60,11 +66,12 @@ struct vm {
 	int end_efd;			/* eventfd: a vCPU ended the VM */
 	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
 	struct guest_mem mem;
+	int mem_fd;			/* memfd holding guest RAM */
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 	bool tsc_deadline;
-	bool seccomp;
+	const struct vmm_seccomp_cfg *seccomp;	/* NULL: no filters */
 	bool verbose;
 	struct io_bus pio;
 	struct mmio_bus mmio;
@@ -78,6 +85,10 @@ struct vm {
 	_Atomic int init_errno;		/* > 0 if airlock-init reported failure */
 	_Atomic int stop;		/* main asks vCPU threads to leave */
 	char error[256];		/* VM_END_ERROR: what went wrong */
+	/* The only descriptors a vCPU thread may write to (its filter says
+	 * so): eventfds, the console, stdout, stderr. */
+	int vcpu_wfd[VM_MAX_VCPU_WFDS];
+	unsigned int n_vcpu_wfd;
 	struct vm_times t;
 };
 
@@ -101,12 +112,19 @@ int vm_event_add(struct vm *vm, struct vm_event *ev, uint32_t events);
 int vm_event_mod(struct vm *vm, struct vm_event *ev, uint32_t events);
 void vm_event_del(struct vm *vm, struct vm_event *ev);
 
-/* One round of the I/O loop: wait for events, dispatch them. */
+/* One round of the I/O loop: wait for events, dispatch each once. A source
+ * re-armed by its handler is reported again on a later round, behind the
+ * ones that became ready meanwhile (epoll's ready list is FIFO). */
 void vm_io_loop_once(struct vm *vm);
 
 /* Record why the VM ends (first call wins) and wake the main loop.
  * Async-signal-safe, callable from any thread. */
 void vm_request_end(struct vm *vm, enum vm_end why);
+
+/* fd is one a vCPU thread writes to (an eventfd, an output): its seccomp
+ * filter allows write() on the fds registered here, before the vCPUs start,
+ * and no other. -ENOSPC if the table is full. */
+int vm_vcpu_may_write(struct vm *vm, int fd);
 
 /* Raise or lower an ISA interrupt line of the in-kernel irqchip. */
 int vm_irq_line(struct vm *vm, uint32_t irq, int level);

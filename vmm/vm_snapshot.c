@@ -135,6 +135,9 @@ static int save_devices(const struct vm_snap_board *b, struct snap_writer *w)
 			if (virtio_vsock_save(b->dev[i].dev, b->dev[i].slot, w))
 				return -EBUSY;
 			break;
+		case VM_SNAP_NET:
+			virtio_net_save(b->dev[i].dev, b->dev[i].slot, w);
+			break;
 		}
 	}
 	return 0;
@@ -170,9 +173,9 @@ int vm_snapshot_save(struct vm *vm, const struct vm_snap_board *b, int state_fd,
 	}
 	/* Both durable, so that a crash cannot leave a state file beside an
 	 * older memory image. */
-	/* Guest RAM stays anonymous while the guest boots (huge pages, the
-	 * same speed as any boot) and is copied once, here. */
-	if ((r = snap_mem_copy(s->mem_fd, &vm->mem)))
+	/* Guest RAM is copied once, here: only the memfd's data, and of
+	 * that only pages that are not all zero. */
+	if ((r = snap_mem_copy(s->mem_fd, &vm->mem, vm->mem_fd)))
 		*why = "cannot write the memory file";
 	if (r == 0 && ((r = write_all(state_fd, buf, len)) || ftruncate(state_fd, (off_t)len) < 0 ||
 	    fdatasync(state_fd) < 0 || fdatasync(s->mem_fd) < 0)) {
@@ -306,6 +309,8 @@ static int load_device(struct vm_restore *rs, const struct vm_snap_board *b,
 		return virtio_rng_load(d, &rs->f, slot, why);
 	case VM_SNAP_VSOCK:
 		return virtio_vsock_load(d, &rs->f, slot, why);
+	case VM_SNAP_NET:
+		return virtio_net_load(d, &rs->f, slot, why);
 	}
 	return -EINVAL;
 }
@@ -319,6 +324,8 @@ static struct virtio_mmio *mmio_of(const struct vm_snap_board *b, unsigned int i
 		return &((struct virtio_rng *)b->dev[i].dev)->mmio;
 	case VM_SNAP_VSOCK:
 		return &((struct virtio_vsock *)b->dev[i].dev)->mmio;
+	case VM_SNAP_NET:
+		return &((struct virtio_net *)b->dev[i].dev)->mmio;
 	}
 	return NULL;
 }

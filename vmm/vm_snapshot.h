@@ -29,7 +29,7 @@
 #define VM_SNAP_MAX_UARTS 2
 
 /* What the board has: its UARTs and its virtio devices by MMIO slot. */
-enum vm_snap_dev_kind { VM_SNAP_BLK, VM_SNAP_RNG, VM_SNAP_VSOCK };
+enum vm_snap_dev_kind { VM_SNAP_BLK, VM_SNAP_RNG, VM_SNAP_VSOCK, VM_SNAP_NET };
 
 struct vm_snap_board {
 	struct serial *uart[VM_SNAP_MAX_UARTS];
@@ -37,7 +37,7 @@ struct vm_snap_board {
 	struct {
 		enum vm_snap_dev_kind kind;
 		uint32_t slot;
-		void *dev;		/* struct virtio_blk, _rng, _vsock */
+		void *dev;		/* struct virtio_blk, _rng, _vsock, _net */
 	} dev[VM_SNAP_MAX_DEVS];
 	unsigned int ndevs;
 };

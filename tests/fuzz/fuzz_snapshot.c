@@ -1,7 +1,7 @@
 /* libFuzzer target: the snapshot loader on arbitrary bytes: the file
  * format (vmm/snapshot.c), then every consumer as a restore runs them: the
- * memory layout, the VM-wide x86 state, each vCPU's, and virtio-blk, rng
- * and vsock devices in slots 0, 1 and 2 over a fake guest (two heap
+ * memory layout, the VM-wide x86 state, each vCPU's, and virtio-blk, rng,
+ * vsock and net devices in slots 0, 1, 2 and 3 over a fake guest (two heap
  * blocks, so ASan sees any access outside guest RAM). The first input byte
  * chooses how: bit 0 reseals the rest (a right checksum, so the fuzzer gets
  * past it into the section walk), bit 1 passes a key to match, bit 2 runs
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define A_SIZE 0x10000u
@@ -28,6 +29,8 @@ static struct guest_mem gm;
 static struct virtio_blk blk;
 static struct virtio_rng rng;
 static struct virtio_vsock vsock;
+static struct virtio_net net;
+static int tap[2] = { -1, -1 };	/* a socketpair stands in for the TAP */
 static struct x86_vcpu_snap vcpu;
 static int disk = -1;
 
@@ -76,9 +79,16 @@ static void consume(struct snap_file *f)
 	if (virtio_rng_setup(&rng, &gm) == 0)
 		virtio_rng_load(&rng, f, 1, &why);
 	close_mmio(&rng.mmio);
-	if (virtio_vsock_setup(&vsock, &gm, 3, "/tmp/airlock-fuzz-snapshot") == 0)
+	if (virtio_vsock_setup(&vsock, &gm, 3, NULL) == 0)
 		virtio_vsock_load(&vsock, f, 2, &why);
 	virtio_vsock_exit(&vsock);
+	{
+		static const uint8_t mac[6] = VIRTIO_NET_DEFAULT_MAC;
+
+		if (virtio_net_setup(&net, &gm, tap[0], mac) == 0)
+			virtio_net_load(&net, f, 3, &why);
+		virtio_net_exit(&net);
+	}
 	snap_file_done(f, &why);
 }
 
@@ -102,7 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    gm_add_region(&gm, B_GPA, B_SIZE, ram_b))
 			abort();
 		disk = memfd_create("fuzz-disk", MFD_CLOEXEC);
-		if (disk < 0 || ftruncate(disk, 4096) < 0)
+		if (disk < 0 || ftruncate(disk, 4096) < 0 ||
+		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tap) < 0)
 			abort();
 	}
 	mode = data[0];

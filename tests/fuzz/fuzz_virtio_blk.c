@@ -3,9 +3,14 @@
  * a partial last sector included) behind a queue in a fake guest memory.
  * Either each popped chain goes to virtio_blk_handle() directly, or the
  * whole device is driven through its MMIO registers (any register, any
- * width) and kicks. A read-only disk must not change, no disk may change
- * past its last whole sector or change size, and every answer must be a
- * status the chain has room for. */
+ * width), kicks (one batch each; the batch is cut to 4 KiB and 8 requests
+ * here, so that requests span several) and restarts (device reset or
+ * QueueReady 0, on the same rings or on others, between any two batches,
+ * so in the middle of a request). A read-only disk must not change, no
+ * disk may change past its last whole sector or change size, every answer
+ * must be a status the chain has room for, and the used ring a driver
+ * left is never written again (fuzz_driver.h). */
+#include "tests/fuzz/fuzz_driver.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/blk.h"
@@ -20,11 +25,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define RAM_SIZE 0x10000u
+#define RAM_SIZE 0x18000u
 #define DESC 0x1000u
 #define AVAIL 0x2000u
 #define USED 0x3000u
-#define SCRATCH 0x4000u		/* headers, ranges, data, indirect tables */
+#define SCRATCH 0x8000u		/* headers, ranges, data, indirect tables */
+
+/* Two sets of rings for a driver that starts over elsewhere. */
+static const struct fuzz_rings set_a = { DESC, AVAIL, USED };
+static const struct fuzz_rings set_b = { DESC + 0x3000, AVAIL + 0x3000, USED + 0x3000 };
 #define MAX_POPS 256
 #define SECTOR 512u
 
@@ -38,6 +47,7 @@ static struct virtq_chain c;
 static struct virtio_blk b;
 static int disk = -1;
 static uint8_t pattern[MAX_DISK], now[MAX_DISK + 1];
+static struct fuzz_driver drv;
 
 /* Copy the next up-to-len input bytes to gpa (clipped to RAM). */
 static void fill(struct fuzz_input *in, uint64_t gpa, size_t len, bool tame_descs)
@@ -51,15 +61,16 @@ static void fill(struct fuzz_input *in, uint64_t gpa, size_t len, bool tame_desc
 	memcpy(ram + gpa, in->p, len);
 	in->p += len;
 	in->n -= len;
-	/* Bias descriptors toward RAM (a little past it too) and toward
-	 * request-sized buffers; the device still sees only memory. */
+	/* Bias descriptors toward the scratch area (a little past RAM too)
+	 * and toward request-sized buffers; the device still sees only
+	 * memory. (Untamed, buffers may overlap the rings.) */
 	for (size_t i = 0; tame_descs && i + 16 <= len; i += 16) {
 		uint64_t addr;
 		uint32_t l;
 
 		memcpy(&addr, ram + gpa + i, 8);
 		memcpy(&l, ram + gpa + i + 8, 4);
-		addr %= RAM_SIZE + 0x800;
+		addr = SCRATCH + addr % (RAM_SIZE - SCRATCH + 0x800);
 		l %= 0x3000;
 		memcpy(ram + gpa + i, &addr, 8);
 		memcpy(ram + gpa + i + 8, &l, 4);
@@ -69,11 +80,6 @@ static void fill(struct fuzz_input *in, uint64_t gpa, size_t len, bool tame_desc
 static void put16(uint64_t gpa, uint16_t v)
 {
 	memcpy(ram + gpa, &v, 2);
-}
-
-static void reg_write(uint32_t off, uint32_t v)
-{
-	virtio_mmio_access(&b.mmio, off, (uint8_t *)&v, 4, true);
 }
 
 /* The last writable byte of a chain: where the status goes. */
@@ -101,7 +107,7 @@ static void handle_direct(void)
 		if (st < 0 || st > 2 || written < 1 || written > c.w_len ||
 		    last_writable(&c) != st)
 			abort();
-		virtq_push(&q, c.head, written);
+		virtq_push(&q, &c, written);
 	}
 }
 
@@ -153,29 +159,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	num = (uint16_t)(1u << (numsel % 9));
-	fill(&in, DESC, 16ull * num, mode & 0x10);
+	fill(&in, set_a.desc, 16ull * num, mode & 0x10);
+	fill(&in, set_b.desc, 16ull * num, mode & 0x10);
 	fill(&in, AVAIL + 4, 2ull * num, false);
 	fill(&in, SCRATCH, fuzz_take(&in, 2) % (RAM_SIZE - SCRATCH), false);
 
 	if (transport) {
-		uint64_t feat = fuzz_take(&in, 8) & b.mmio.ops->features;
-
 		/* A driver bringing the device up; the input then says what
-		 * else it writes. */
-		reg_write(0x070, 1);
-		reg_write(0x070, 3);
-		reg_write(0x024, 0);
-		reg_write(0x020, (uint32_t)feat);
-		reg_write(0x024, 1);
-		reg_write(0x020, (uint32_t)(feat >> 32) | 1);	/* VERSION_1 */
-		reg_write(0x070, 0xb);
-		reg_write(0x030, 0);
-		reg_write(0x038, numsel & 0x80 ? numsel : num);
-		reg_write(0x080, DESC);
-		reg_write(0x090, AVAIL);
-		reg_write(0x0a0, USED);
-		reg_write(0x044, 1);
-		reg_write(0x070, 0xf);
+		 * else it does. */
+		drv = (struct fuzz_driver){
+			.m = &b.mmio, .ram = ram, .set = { &set_a, &set_b },
+			.features = fuzz_take(&in, 8) & b.mmio.ops->features,
+			.num = numsel & 0x80 ? numsel : num,
+		};
+		drv.sound = (mode & 0x10) && !(drv.features & VIRTIO_F_RING_INDIRECT_DESC);
+		fuzz_driver_up(&drv);
 	} else {
 		virtq_reset(&q, &gm);
 		q.num = num;
@@ -189,9 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (in.n > 0 && pops < MAX_POPS) {
 		uint8_t op = (uint8_t)fuzz_take(&in, 1);
+		uint64_t avail = transport ? fuzz_rings_now(&drv)->avail : AVAIL;
 
-		switch (op % 6) {
-		case 0:		/* the device runs the queue */
+		switch (op % 7) {
+		case 0:		/* the device runs a batch of the queue */
 			pops += 8;
 			if (transport)
 				virtio_mmio_kick(&b.mmio, (unsigned int)(op >> 7));
@@ -199,18 +198,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				handle_direct();
 			break;
 		case 1:		/* the driver publishes a head */
-			put16(AVAIL + 4 + 2ull * (head_idx % num), (uint16_t)fuzz_take(&in, 2));
+			put16(avail + 4 + 2ull * (head_idx % num), (uint16_t)fuzz_take(&in, 2));
 			head_idx++;
-			put16(AVAIL + 2, head_idx);
+			put16(avail + 2, head_idx);
 			break;
 		case 2:		/* … or any index it likes */
 			head_idx = (uint16_t)fuzz_take(&in, 2);
-			put16(AVAIL + 2, head_idx);
+			put16(avail + 2, head_idx);
+			if (transport)
+				fuzz_driver_any_index(&drv);
 			break;
 		case 3: {	/* rewrites 16 bytes anywhere below the scratch end */
 			uint64_t at = fuzz_take(&in, 2) % (RAM_SIZE - 16);
+			bool tame = at < SCRATCH && (mode & 0x10);
 
-			fill(&in, at, 16, at < SCRATCH && (mode & 0x10));
+			if (tame)
+				at &= ~15ull;	/* whole descriptors, each tamed */
+			fill(&in, at, 16, tame);
+			if (transport)
+				fuzz_driver_wrote(&drv, at, 16);
 			break;
 		}
 		case 4: {	/* any register, any width */
@@ -224,13 +230,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			memcpy(buf, &v, sizeof(v));
 			virtio_mmio_access(&b.mmio, off, buf, len, op & 0x80);
+			if (op & 0x80)
+				fuzz_driver_raw(&drv);
 			break;
 		}
 		case 5:		/* avail flags, used_event */
-			put16(AVAIL, (uint16_t)fuzz_take(&in, 2));
-			put16(AVAIL + 4 + 2ull * num, (uint16_t)fuzz_take(&in, 2));
+			put16(avail, (uint16_t)fuzz_take(&in, 2));
+			put16(avail + 4 + 2ull * num, (uint16_t)fuzz_take(&in, 2));
+			break;
+		case 6:		/* the driver starts over, mid-request or not */
+			if (!transport)
+				break;
+			fuzz_driver_restart(&drv, (uint8_t)fuzz_take(&in, 1));
+			head_idx = drv.head_idx;
 			break;
 		}
+		if (transport)
+			fuzz_driver_check(&drv, head_idx);
 	}
 	check_disk(disk_size, ro);
 	close(b.mmio.irq_fd);

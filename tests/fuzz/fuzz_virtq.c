@@ -2,11 +2,13 @@
  * a queue (size, ring addresses, including bad ones, start index, event
  * idx) in a small fake guest memory, fills the descriptor table, avail ring
  * and a scratch area for indirect tables, then plays a stream of driver
- * moves (publish, rewrite a descriptor or the index) against device moves
- * (pop, push, should_notify, enable_notify, copy helpers). Every iovec the
- * queue hands out must lie inside guest RAM, every chain within
- * VIRTQ_MAX_CHAIN, and activation must accept exactly the rings a
- * reference check says are sound. */
+ * moves (publish, rewrite a descriptor or the index, reset the queue or
+ * set it up again while a chain is out) against device moves (pop, push,
+ * unpop, should_notify, enable_notify, copy helpers). Every iovec the queue
+ * hands out must lie inside guest RAM, every chain within VIRTQ_MAX_CHAIN,
+ * activation must accept exactly the rings a reference check says are
+ * sound, and a chain popped before a reset or a new set-up must never be
+ * pushed or unpopped: its used ring stays as it was. */
 #include "tests/fuzz/fuzz_input.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/queue.h"
@@ -30,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t *ram_a, *ram_b;
 static struct guest_mem gm;
 static struct virtq q;
-static struct virtq_chain c;
+static struct virtq_chain c, held;
+static uint8_t used_before[6 + 8 * VIRTQ_MAX_SIZE];
 static uint8_t copy_buf[1 << 16];
 static uint8_t chunk[A_SIZE - SCRATCH];
 
@@ -143,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t numsel, mode;
 	uint16_t num, start, head_idx;
 	uint64_t desc = DESC, avail = AVAIL, used = USED;
-	bool ok, have_chain = false;
+	bool ok, have_chain = false, have_held = false;
 	unsigned int pops = 0;
 	size_t len;
 
@@ -222,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = (uint8_t)fuzz_take(&in, 1);
 		int r;
 
-		switch (op % 8) {
+		switch (op % 10) {
 		case 0:		/* the device drains the ring */
 			for (int i = 0; i < 8 && pops < MAX_POPS; i++, pops++) {
 				r = virtq_pop(&q, &c);
@@ -236,7 +239,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 				check_chain(&c);
 				have_chain = true;
-				virtq_push(&q, c.head, (uint32_t)c.w_len);
+				if (!virtq_push(&q, &c, (uint32_t)c.w_len))
+					abort();
 			}
 			break;
 		case 1:		/* the driver publishes a head */
@@ -281,6 +285,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check_copies(&c, off, n);
 			}
 			break;
+		case 8:		/* the device takes a chain and keeps it */
+			r = virtq_pop(&q, &held);
+			if (r == 1)
+				have_held = true;
+			else if (r < 0)
+				have_held = false;
+			break;
+		case 9: {	/* the driver resets the queue (and may set it up
+				 * again on the same rings); then the device tries
+				 * to return what it held */
+			uint8_t how = (uint8_t)fuzz_take(&in, 1);
+
+			virtq_reset(&q, &gm);
+			if (how & 1) {
+				q.num = num;
+				q.desc_gpa = desc;
+				q.avail_gpa = avail;
+				q.used_gpa = used;
+				q.event_idx = mode & 1;
+				if (virtq_activate(&q))
+					abort();
+				/* A new queue starts at 0 where the driver left
+				 * its indices. */
+				poke16(used + 2, 0);
+				head_idx = 0;
+				poke16(avail + 2, 0);
+			}
+			memcpy(used_before, gm_ptr(&gm, used, 6 + 8ull * num), 6 + 8ull * num);
+			if (have_held && (virtq_push(&q, &held, 1) || virtq_chain_live(&q, &held)))
+				abort();
+			if (have_held)
+				virtq_unpop(&q, &held);
+			if (have_chain && virtq_push(&q, &c, 1))
+				abort();
+			if (memcmp(used_before, gm_ptr(&gm, used, 6 + 8ull * num), 6 + 8ull * num))
+				abort();
+			/* Nothing consumed, nothing waiting (avail idx 0). */
+			if (q.last_avail != 0 || virtq_pop(&q, &c) != 0)
+				abort();
+			have_chain = have_held = false;
+			break;
+		}
 		}
 	}
 	return 0;

@@ -14,8 +14,12 @@
 #include "vmm/mem.h"
 #include "vmm/virtio/vsock.h"
 #include "vmm/vm.h"
+#include "lib/vsock_broker.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +50,12 @@ static struct guest_mem gm;
 static struct virtio_vsock dev;
 static char dir[64], path[80], lpath[88];	/* the VM's socket, PATH_1 */
 static int listener = -1;
+/* Guest-initiated streams go through the broker, answered in line: ports
+ * 1 and 2 are named (a listener at PATH_1, none at PATH_2). */
+static struct vsock_broker broker = { .ports = { LISTEN_PORT, 2 }, .nports = 2,
+				      .prefix = "v_" };
+static const uint32_t named[] = { LISTEN_PORT, 2 };
+static int broker_end = -1;
 static int hosts[MAX_HOSTS];
 static uint16_t num, avail_idx[2];
 static uint8_t scratch[1 << 16];
@@ -379,6 +389,10 @@ static void once(void)
 	    listen(listener, 256))
 		abort();
 	atexit(cleanup_dir);
+	broker.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (broker.dirfd < 0)
+		abort();
+	signal(SIGPIPE, SIG_IGN);	/* as in airlock-vmm */
 	for (unsigned int i = 0; i < MAX_HOSTS; i++)
 		hosts[i] = -1;
 }
@@ -393,8 +407,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		once();
 	memset(ram_a, 0, A_SIZE);
 	memset(ram_b, 0, B_SIZE);
-	if (virtio_vsock_setup(&dev, &gm, CID, path))
-		abort();
+	{
+		int sv[2];
+		struct vsock_host_ports hp = { .ports = named, .nports = 2 };
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
+		    fcntl(sv[1], F_SETFL, O_NONBLOCK))
+			abort();
+		hp.broker_fd = sv[0];
+		broker_end = sv[1];
+		if (virtio_vsock_setup(&dev, &gm, CID, &hp))
+			abort();
+	}
 	mode = (uint8_t)fuzz_take(&in, 1);
 	num = (uint16_t)(1u << (1 + mode % 4));	/* 2..16 */
 	up(mode & 0x10 ? 1u << 29 | 1u << 28 : 0, 0);	/* EVENT_IDX, INDIRECT */
@@ -457,9 +481,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		}
+		/* The broker answers what was asked, the device takes it. */
+		while (vsock_broker_answer(&broker, broker_end) == 0)
+			virtio_vsock_poll(&dev);
 		check();
 	}
 	virtio_vsock_exit(&dev);
+	close(broker_end);
 	for (unsigned int i = 0; i < MAX_HOSTS; i++) {
 		if (hosts[i] >= 0)
 			close(hosts[i]);

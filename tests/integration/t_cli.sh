@@ -186,13 +186,28 @@ test_cli_stop_ends_a_running_sandbox() {
 	e2fsck -fn "$AIRLOCK_HOME/sandboxes/st/disk.ext4" >"$T/fsck" 2>&1 ||
 		fail "disk not clean after power-off: $(tail -3 "$T/fsck")"
 
-	# A guest that cannot answer (its VMM frozen): airlock run is killed,
-	# and its VMM goes with it.
+	# A guest that cannot answer (its VMM frozen): its supervisor kills the
+	# VMM; airlock run says the VM stopped under the command.
 	cli_start st 'trap "" TERM; while :; do sleep 0.1; done'
-	local vmm
-	vmm=$(pgrep -f "airlock-vmm.*sandboxes/st/" | head -1)
-	[ -n "$vmm" ] || fail "cannot find the VMM"
+	local vmm sup
+	vmm=$("$CLI" ls --json | jq -r '.[] | select(.name == "st") | .vmm_pid')
+	[ -n "$vmm" ] && [ "$vmm" != null ] || fail "ls --json names no VMM: $("$CLI" ls --json)"
 	kill -STOP "$vmm"
+	al stop -t 1 st
+	expect_rc 0
+	wait "$RUN_PID" 2>/dev/null
+	RC=$?
+	expect_rc 125
+	grep -q "ended before the command did" "$T/run.err" || fail "run: $(cat "$T/run.err")"
+	kill -0 "$vmm" 2>/dev/null && { kill -KILL "$vmm"; fail "the VMM outlived its stop"; }
+
+	# A supervisor that cannot answer (frozen): airlock stop kills it,
+	# and its VMM goes with it.
+	cli_start st 'sleep 600'
+	vmm=$("$CLI" ls --json | jq -r '.[] | select(.name == "st") | .vmm_pid')
+	sup=$("$CLI" ls --json | jq -r '.[] | select(.name == "st") | .pid')
+	[ -n "$sup" ] && [ "$sup" != null ] || fail "ls --json names no supervisor"
+	kill -STOP "$sup"
 	al stop -t 1 st
 	expect_rc 0
 	wait "$RUN_PID" 2>/dev/null

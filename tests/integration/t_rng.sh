@@ -24,7 +24,7 @@ test_rng_slot_between_disks_and_vsock() {
 	python3 "$ROOT/tests/integration/vsock_host.py" serve "$T/v.sock_5000" 3000 >"$T/host" 2>&1 &
 	local pid=$! i
 	for i in $(seq 100); do [ -S "$T/v.sock_5000" ] && break; sleep 0.1; done
-	vmm --initrd "$T/initrd-tools" --disk "$T/r1.img" --disk "$T/r2.img" --vsock "$T/v.sock" -- sh -c '
+	vmm --initrd "$T/initrd-tools" --disk "$T/r1.img" --disk "$T/r2.img" --vsock "$T/v.sock" --vsock-port 5000 -- sh -c '
 		for d in /sys/bus/virtio/devices/virtio*; do cat "$d/device"; done
 		cat /sys/block/vda/size /sys/block/vdb/size
 		vsockcat send 2 5000 3000'

@@ -22,10 +22,11 @@ vsock_setup() {
 	fi
 }
 
-# vsock_vmm [VMM ARGS...] -- CMD: vmm with vsockcat and --vsock $S/v.sock.
+# vsock_vmm [VMM ARGS...] -- CMD: vmm with vsockcat and --vsock $S/v.sock;
+# the guest may open streams to host ports 5000 and 5001 (and no other).
 vsock_vmm() {
 	local INITRD=$T/vsock-initrd
-	vmm --vsock "$S/v.sock" "$@"
+	vmm --vsock "$S/v.sock" --vsock-port 5000 --vsock-port 5001 "$@"
 }
 
 # wait_for_socket PATH [PID]: until PATH is a socket (its owner, PID, alive).
@@ -111,6 +112,30 @@ test_vsock_guest_connect_without_listener_is_reset() {
 		b=$(cut -d" " -f1 /proc/uptime); awk "BEGIN { exit !($b - $a < 1) }" || echo slow'
 	expect_rc 0
 	expect_out $'connect 2:5001: Connection reset by peer\nrc=1'
+}
+
+test_vsock_guest_reaches_only_named_ports() {
+	vsock_setup || return
+	# Something listens on $S/v.sock_5002, but 5002 was not named.
+	vsock_host_bg serve "$S/v.sock_5002" 1000
+	wait_for_socket "$S/v.sock_5002" "$PY_PID" || return
+	vsock_vmm -- sh -c 'vsockcat connect 2 5002; echo rc=$?'
+	kill "$PY_PID" 2>/dev/null
+	vsock_host_wait
+	expect_rc 0
+	expect_out $'connect 2:5002: Connection reset by peer\nrc=1'
+	grep -q '^served' "$S/pybg.out" && fail "the unnamed port was reached: $(cat "$S/pybg.out")"
+	# A link planted where the named port's socket should be, pointing at
+	# a real listener: never followed.
+	vsock_host_bg serve "$S/elsewhere" 1000
+	wait_for_socket "$S/elsewhere" "$PY_PID" || return
+	ln -s "$S/elsewhere" "$S/v.sock_5000"
+	vsock_vmm -- sh -c 'vsockcat connect 2 5000; echo rc=$?'
+	kill "$PY_PID" 2>/dev/null
+	vsock_host_wait
+	expect_rc 0
+	expect_out $'connect 2:5000: Connection reset by peer\nrc=1'
+	grep -q '^served' "$S/pybg.out" && fail "the link was followed: $(cat "$S/pybg.out")"
 }
 
 test_vsock_host_refusals() {

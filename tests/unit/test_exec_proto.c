@@ -780,6 +780,8 @@ TEST(error_text_is_safe_utf8)
 		{ "del\x7f", -EINVAL },
 		{ "\xc2\x9b" "2J", -EINVAL },		/* C1 CSI */
 		{ "\xc2\x80", -EINVAL },		/* C1 */
+		{ "\xc2\x9f", -EINVAL },		/* C1, the last (APC) */
+		{ "a\xc2\x9d" "52;c;eA==\xc2\x9c", -EINVAL },	/* OSC 52 in UTF-8 C1 */
 		{ "\xc0\xaf", -EINVAL },		/* overlong '/' */
 		{ "\xc1\xbf", -EINVAL },
 		{ "\xe0\x80\xaf", -EINVAL },		/* overlong, 3 bytes */

@@ -194,7 +194,7 @@ struct mutation {
 #define F0 (S0 + sizeof(struct snap_section_hdr))	/* its first field */
 
 static const struct mutation header_cases[] = {
-	{ "format", H(format), 4, 2, -ESTALE, "written in another snapshot format version" },
+	{ "format", H(format), 4, SNAP_FORMAT_VERSION + 1, -ESTALE, "written in another snapshot format version" },
 	{ "header size", H(header_size), 4, 184, -EBADMSG,
 	  "header size does not match its format version" },
 	{ "file size larger", H(file_size), 8, 1u << 20, -EBADMSG,

@@ -44,7 +44,7 @@ TEST(copy_and_check)
 	ram[MEM - 1] = 2;
 
 	CHECK_EQ(snap_mem_init(fd, MEM, id), 0);
-	CHECK_EQ(snap_mem_copy(fd, &gm), 0);
+	CHECK_EQ(snap_mem_copy(fd, &gm, -1), 0);
 	CHECK_EQ(snap_mem_check(fd, MEM, id, &why), 0);
 	img = mmap(NULL, MEM, PROT_READ, MAP_PRIVATE, fd, SNAP_MEM_DATA_OFF);
 	CHECK(img != MAP_FAILED);
@@ -72,6 +72,45 @@ TEST(copy_and_check)
 	}
 	close(fd);
 	munmap(ram, MEM);
+}
+
+/* RAM in a memfd, as the VMM has it: its holes are skipped unread (a read
+ * would allocate them), its data copied, its zero pages still holes. */
+TEST(copy_from_memfd)
+{
+	struct guest_mem gm = { 0 };
+	int ram_fd = memfd_create("test-ram", MFD_CLOEXEC), fd = tmpfile_fd();
+	uint8_t *ram, *img;
+	struct stat st;
+	const char *why = NULL;
+
+	CHECK(ram_fd >= 0);
+	CHECK_EQ(ftruncate(ram_fd, MEM), 0);
+	ram = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, ram_fd, 0);
+	CHECK(ram != MAP_FAILED);
+	gm.base = ram;
+	gm.base_size = MEM;
+	CHECK_EQ(gm_add_region(&gm, 0, MEM, ram), 0);
+	ram[4096 + 7] = 1;
+	memset(ram + 9 * 4096, 0, 4096);	/* allocated, but zero */
+	memset(ram + 20 * 4096, 0x55, 2 * 4096);
+	ram[MEM - 1] = 3;
+
+	CHECK_EQ(snap_mem_init(fd, MEM, id), 0);
+	CHECK_EQ(snap_mem_copy(fd, &gm, ram_fd), 0);
+	CHECK_EQ(snap_mem_check(fd, MEM, id, &why), 0);
+	/* Nothing of the memfd's holes was allocated by copying. */
+	CHECK_EQ(fstat(ram_fd, &st), 0);
+	CHECK(st.st_blocks * 512 <= 5 * 4096);
+	img = mmap(NULL, MEM, PROT_READ, MAP_PRIVATE, fd, SNAP_MEM_DATA_OFF);
+	CHECK(img != MAP_FAILED);
+	CHECK(memcmp(img, ram, MEM) == 0);
+	munmap(img, MEM);
+	CHECK_EQ(fstat(fd, &st), 0);
+	CHECK(st.st_blocks * 512 <= 64 * 1024);
+	close(fd);
+	munmap(ram, MEM);
+	close(ram_fd);
 }
 
 TEST(section_layout)
@@ -105,4 +144,4 @@ TEST(section_layout)
 	free(buf);
 }
 
-CHECK_MAIN(TEST_ENTRY(copy_and_check), TEST_ENTRY(section_layout))
+CHECK_MAIN(TEST_ENTRY(copy_and_check), TEST_ENTRY(copy_from_memfd), TEST_ENTRY(section_layout))

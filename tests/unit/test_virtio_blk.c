@@ -612,9 +612,11 @@ TEST(malformed_requests)
 	teardown();
 }
 
-/* Bring the device up as a driver would and set queue 0 on our rings. */
-static void transport_up(uint64_t features)
+/* Bring the device up as a driver would and set queue 0 (num entries) on
+ * our rings. */
+static void transport_up_n(uint64_t features, uint16_t num)
 {
+	drv_init(&d, &g, num, FG_DESC, FG_AVAIL, FG_USED);
 	set_reg(0x070, 0);
 	set_reg(0x070, 1);
 	set_reg(0x070, 3);
@@ -626,7 +628,7 @@ static void transport_up(uint64_t features)
 	CHECK_EQ(reg(0x070), 0xb);
 	set_reg(0x030, 0);
 	CHECK_EQ(reg(0x034), VIRTQ_MAX_SIZE);
-	set_reg(0x038, 16);
+	set_reg(0x038, num);
 	set_reg(0x080, (uint32_t)FG_DESC);
 	set_reg(0x084, 0);
 	set_reg(0x090, (uint32_t)FG_AVAIL);
@@ -637,8 +639,13 @@ static void transport_up(uint64_t features)
 	CHECK_EQ(reg(0x044), 1);
 	set_reg(0x070, 0xf);
 	CHECK_EQ(reg(0x070), 0xf);
-	memset(fg_host(&g, FG_USED), 0, 6 + 8 * 16);
+	memset(fg_host(&g, FG_USED), 0, 6 + 8ull * num);
 	drv_set_avail_idx(&d, 0);
+}
+
+static void transport_up(uint64_t features)
+{
+	transport_up_n(features, 16);
 }
 
 static uint64_t drain(int efd)
@@ -779,6 +786,174 @@ TEST(end_to_end_malformed)
 	}
 }
 
+/* --- batches: a flood is served a batch per wake-up of the queue --------- */
+
+/* One request, descriptors 0 and 1: header, then sector 1's data and the
+ * status in one writable buffer. */
+static void place_small_read(void)
+{
+	put_hdr(HDR, T_IN, 1);
+	drv_desc(&d, 0, HDR, 16, N, 1);
+	drv_desc(&d, 1, DATA, SECTOR + 1, W, 0);
+}
+
+TEST(batch_of_64_requests)
+{
+	uint32_t id, len;
+
+	setup(false);
+	transport_up_n(1ull << 32, 128);
+	place_small_read();
+	/* A guest that keeps the ring full: 100 requests (the same chain
+	 * published again and again, which the device cannot tell). */
+	for (int i = 0; i < 100; i++)
+		drv_publish(&d, 0);
+	CHECK(virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 64);
+	CHECK_EQ(drain(b.mmio.irq_fd), 1);
+	CHECK_EQ(drain(b.mmio.kick_fd[0]), 1);	/* woken again, not looping */
+	CHECK(!virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 100);
+	CHECK_EQ(drain(b.mmio.kick_fd[0]), 0);
+	drv_used_elem(&d, 99, &id, &len);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(len, SECTOR + 1);
+	CHECK(memcmp(fg_host(&g, DATA), expect + SECTOR, SECTOR) == 0);
+	teardown();
+}
+
+TEST(flush_ends_a_batch)
+{
+	setup(false);
+	transport_up(1ull << 32);
+	place_small_read();
+	put_hdr(HDR + 0x100, T_FLUSH, 0);
+	drv_desc(&d, 4, HDR + 0x100, 16, N, 5);
+	drv_desc(&d, 5, STATUS, 1, W, 0);
+	drv_publish(&d, 4);
+	drv_publish(&d, 0);
+	CHECK(virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 1);
+	CHECK(!virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 2);
+	teardown();
+}
+
+#define BIG_DISK (4u << 20)
+#define PIECE (64u * 1024)
+
+/* A 4 MiB disk holding pattern(offset) everywhere. */
+static void setup_big(void)
+{
+	char path[] = "/tmp/airlock-test-blk-XXXXXX";
+	static uint8_t buf[PIECE];
+
+	CHECK_EQ(fg_init(&g), 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	unlink(path);
+	for (uint64_t off = 0; off < BIG_DISK; off += PIECE) {
+		for (uint64_t i = 0; i < PIECE; i++)
+			buf[i] = pattern(off + i);
+		CHECK_EQ(pwrite(fd, buf, PIECE, (off_t)off), PIECE);
+	}
+	CHECK_EQ(virtio_blk_setup(&b, &g.gm, fd, BIG_DISK, false, ID), 0);
+}
+
+/* Does DATA hold the disk's bytes [off, off + PIECE)? */
+static bool data_is(uint64_t off)
+{
+	for (uint64_t i = 0; i < PIECE; i++)
+		if (fg_host(&g, DATA)[i] != pattern(off + i))
+			return false;
+	return true;
+}
+
+/* A read of 40 pieces of 64 KiB (2.5 MiB) from sector 0, every piece into
+ * the same guest buffer at DATA, at head 0 of a 64-entry queue. */
+static void place_big_read(void)
+{
+	put_hdr(HDR, T_IN, 0);
+	drv_desc(&d, 0, HDR, 16, N, 1);
+	for (uint16_t i = 1; i <= 40; i++)
+		drv_desc(&d, i, DATA, PIECE, W | N, (uint16_t)(i + 1));
+	drv_desc(&d, 41, STATUS, 1, W, 0);
+	*fg_host(&g, STATUS) = 0xee;
+	drv_publish(&d, 0);
+}
+
+TEST(big_read_moved_a_megabyte_per_round)
+{
+	uint32_t id, len;
+
+	setup_big();
+	transport_up_n(1ull << 32, 64);
+	place_big_read();
+	/* Round 1: the first 1 MiB (pieces 1-16), nothing returned yet. */
+	CHECK(virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 0);
+	CHECK(data_is(15ull * PIECE));
+	CHECK_EQ(*fg_host(&g, STATUS), 0xee);
+	CHECK_EQ(drain(b.mmio.irq_fd), 0);
+	CHECK_EQ(drain(b.mmio.kick_fd[0]), 1);
+	/* Round 2: the next. */
+	CHECK(virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 0);
+	CHECK(data_is(31ull * PIECE));
+	CHECK_EQ(drain(b.mmio.kick_fd[0]), 1);
+	/* Round 3: the last half megabyte, the status, the used element. */
+	CHECK(!virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 1);
+	drv_used_elem(&d, 0, &id, &len);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(len, 40 * PIECE + 1);
+	CHECK_EQ(*fg_host(&g, STATUS), S_OK);
+	CHECK(data_is(39ull * PIECE));
+	CHECK_EQ(drain(b.mmio.irq_fd), 1);
+	CHECK_EQ(drain(b.mmio.kick_fd[0]), 0);
+	teardown();
+
+	/* The whole request at once through virtio_blk_handle(), as before. */
+	setup_big();
+	transport_up_n(1ull << 32, 64);
+	place_big_read();
+	CHECK_EQ(virtq_pop(&b.mmio.q[0], &c), 1);
+	CHECK_EQ(virtio_blk_handle(&b, &c, &len), S_OK);
+	CHECK_EQ(len, 40 * PIECE + 1);
+	CHECK(data_is(39ull * PIECE));
+	teardown();
+}
+
+TEST(big_read_dropped_when_reset_between_rounds)
+{
+	uint32_t id, len;
+
+	setup_big();
+	transport_up_n(1ull << 32, 64);
+	place_big_read();
+	CHECK(virtio_mmio_kick(&b.mmio, 0));
+	CHECK(data_is(15ull * PIECE));
+	/* The driver resets and starts over with one small read: the big
+	 * one is neither continued nor returned. */
+	transport_up_n(1ull << 32, 64);
+	memset(fg_host(&g, DATA), 0, PIECE);
+	put_hdr(HDR + 0x100, T_IN, 1);
+	drv_desc(&d, 50, HDR + 0x100, 16, N, 51);
+	drv_desc(&d, 51, DATA, SECTOR, W | N, 52);
+	drv_desc(&d, 52, STATUS + 1, 1, W, 0);
+	drv_publish(&d, 50);
+	CHECK(!virtio_mmio_kick(&b.mmio, 0));
+	CHECK_EQ(drv_used_idx(&d), 1);
+	drv_used_elem(&d, 0, &id, &len);
+	CHECK_EQ(id, 50);
+	CHECK_EQ(len, SECTOR + 1);
+	for (uint32_t i = 0; i < SECTOR; i++)
+		CHECK_EQ(fg_host(&g, DATA)[i], pattern(SECTOR + i));
+	CHECK_EQ(fg_host(&g, DATA)[SECTOR], 0);	/* no more of the big read */
+	CHECK_EQ(*fg_host(&g, STATUS), 0xee);
+	teardown();
+}
+
 CHECK_MAIN(
 	TEST_ENTRY(config_and_features),
 	TEST_ENTRY(out_then_in),
@@ -794,4 +969,8 @@ CHECK_MAIN(
 	TEST_ENTRY(malformed_requests),
 	TEST_ENTRY(end_to_end),
 	TEST_ENTRY(end_to_end_malformed),
+	TEST_ENTRY(batch_of_64_requests),
+	TEST_ENTRY(flush_ends_a_batch),
+	TEST_ENTRY(big_read_moved_a_megabyte_per_round),
+	TEST_ENTRY(big_read_dropped_when_reset_between_rounds),
 )

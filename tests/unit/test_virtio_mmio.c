@@ -1,7 +1,10 @@
 /* vmm/virtio/mmio: the virtio-mmio v2 register window (virtio 1.2
  * §4.2.2) driven with 32-bit accesses the way Linux's virtio_mmio driver
- * does, over a small fake device and a fake guest. No KVM: the eventfds
- * virtio_mmio_setup() makes are read directly. */
+ * does, and the way it must not (§2.1, §3.1, §4.2.2: each refused write a
+ * table row), over a small fake device and a fake guest; then the batch
+ * loop (virtio_mmio_drain) and the used ring checked against the queue's
+ * current state. No KVM: the eventfds virtio_mmio_setup() makes are read
+ * directly. */
 #include "vmm/virtio/mmio.h"
 #include "tests/unit/capture.h"
 #include "tests/unit/check.h"
@@ -57,11 +60,13 @@ static void t_config_read(void *dev, uint32_t off, void *data, uint32_t len)
 	memcpy(data, t->config + off, len);
 }
 
-static void t_queue_notify(void *dev, unsigned int qi)
+static bool t_queue_notify(void *dev, unsigned int qi, struct virtq_budget *budget)
 {
 	struct tdev *t = dev;
 
+	(void)budget;
 	t->notified[qi]++;
+	return false;
 }
 
 static void t_reset(void *dev)
@@ -85,6 +90,55 @@ static const struct virtio_ops t_ops = {
 static struct fake_guest g;
 static struct virtio_mmio m;
 static struct tdev t;
+
+/* A second device on the batch loop: each chain is "served" by writing
+ * its writable bytes, at most the budget's bytes per wake-up, 3 chains or
+ * 100 bytes per batch. */
+#define D_CHAINS 3
+#define D_BYTES 100
+static struct virtq_chain dchain;
+static uint64_t dmoved;		/* bytes of the current chain served so far */
+static int dresumed, dstarted;
+
+static int64_t d_chain(void *dev, struct virtq_chain *c, bool resume,
+		       struct virtq_budget *b, const char **why)
+{
+	uint64_t n;
+
+	(void)dev;
+	(void)why;
+	if (resume) {
+		dresumed++;
+	} else {
+		dstarted++;
+		dmoved = 0;
+	}
+	n = c->w_len - dmoved < b->bytes ? c->w_len - dmoved : b->bytes;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t x = (uint8_t)(dmoved + i);
+
+		virtq_write(c, dmoved + i, &x, 1);
+	}
+	dmoved += n;
+	virtq_budget_spend(b, n);
+	return dmoved < c->w_len ? VIRTIO_CHAIN_AGAIN : (int64_t)c->w_len;
+}
+
+static bool d_queue_notify(void *dev, unsigned int qi, struct virtq_budget *b)
+{
+	(void)dev;
+	return virtio_mmio_drain(&m, qi, b, &dchain, d_chain);
+}
+
+static const struct virtio_ops d_ops = {
+	.name = "virtio-batch",
+	.device_id = TEST_ID,
+	.features = VIRTIO_F_VERSION_1,
+	.nqueues = 1,
+	.batch_chains = D_CHAINS,
+	.batch_bytes = D_BYTES,
+	.queue_notify = d_queue_notify,
+};
 
 static void setup(void)
 {
@@ -120,6 +174,16 @@ static void wr(uint64_t off, uint32_t v)
 
 	memcpy(b, &v, 4);
 	virtio_mmio_access(&m, off, b, 4, true);
+}
+
+/* Return head to the driver of q as if just popped from it. */
+static bool push_head(struct virtq *q, uint16_t head)
+{
+	static struct virtq_chain c;
+
+	c.head = head;
+	c.gen = q->gen;
+	return virtq_push(q, &c, 0);
 }
 
 /* What an eventfd has counted since last read (0 if nothing). */
@@ -526,7 +590,7 @@ TEST(interrupt_ack)
 	setup();
 	bring_up(VIRTIO_F_VERSION_1);
 	drv_init(&d, &g, 8, FG_DESC, FG_AVAIL, FG_USED);
-	virtq_push(&m.q[0], 0, 0);
+	push_head(&m.q[0], 0);
 	virtio_mmio_notify_used(&m, 0);
 	CHECK_EQ(rd(INT_STATUS), INT_USED);
 	CHECK_EQ(drain(m.irq_fd), 1);
@@ -543,12 +607,35 @@ TEST(interrupt_ack)
 	CHECK_EQ(rd(INT_STATUS), 0);
 	teardown();
 
+	/* While a reason is pending (not yet acknowledged), more of the
+	 * same raise no new interrupt, as on a level-triggered line: the
+	 * driver's handler acknowledges, then looks at every queue. A
+	 * different reason still interrupts; after the ack, so does the
+	 * same one. */
+	setup();
+	bring_up(VIRTIO_F_VERSION_1);
+	drv_init(&d, &g, 8, FG_DESC, FG_AVAIL, FG_USED);
+	push_head(&m.q[0], 0);
+	virtio_mmio_notify_used(&m, 0);
+	push_head(&m.q[0], 1);
+	virtio_mmio_notify_used(&m, 0);
+	CHECK_EQ(drain(m.irq_fd), 1);
+	virtio_mmio_config_changed(&m);
+	CHECK_EQ(rd(INT_STATUS), INT_USED | INT_CONFIG);
+	CHECK_EQ(drain(m.irq_fd), 1);
+	wr(INT_ACK, INT_USED);
+	push_head(&m.q[0], 2);
+	virtio_mmio_notify_used(&m, 0);
+	CHECK_EQ(drain(m.irq_fd), 1);
+	CHECK_EQ(rd(INT_STATUS), INT_USED | INT_CONFIG);
+	teardown();
+
 	/* A driver that suppresses used interrupts gets none. */
 	setup();
 	bring_up(VIRTIO_F_VERSION_1);
 	drv_init(&d, &g, 8, FG_DESC, FG_AVAIL, FG_USED);
 	drv_avail_flags(&d, VIRTQ_AVAIL_F_NO_INTERRUPT);
-	virtq_push(&m.q[0], 0, 0);
+	push_head(&m.q[0], 0);
 	virtio_mmio_notify_used(&m, 0);
 	CHECK_EQ(rd(INT_STATUS), 0);
 	CHECK_EQ(drain(m.irq_fd), 0);
@@ -559,6 +646,11 @@ TEST(queue_notify_kicks)
 {
 	setup();
 	bring_up(VIRTIO_F_VERSION_1);
+	/* Queue 1 is not set up: its notification is refused (the ioeventfd
+	 * path, which never comes here, is stopped by the kick's check). */
+	wr(QUEUE_NOTIFY, 1);
+	CHECK_EQ(drain(m.kick_fd[1]), 0);
+	queue_setup(1, 4, FG_RAM2_GPA, FG_RAM2_GPA + 0x100, FG_RAM2_GPA + 0x200);
 	wr(QUEUE_NOTIFY, 1);
 	CHECK_EQ(drain(m.kick_fd[1]), 1);
 	CHECK_EQ(drain(m.kick_fd[0]), 0);
@@ -596,6 +688,468 @@ TEST(kick_only_when_live)
 	teardown();
 }
 
+/* --- what the spec does not allow (§2.1, §3.1.1, §4.2.2) ------------------ */
+
+/* Status writes from reset: each row's writes in order, after the driver
+ * wrote features (and, if beyond, a bit above 63); the status read back
+ * and what the log says (NULL: nothing). */
+struct status_case {
+	const char *name;
+	uint64_t features;
+	bool beyond;
+	uint32_t w[5];
+	unsigned int n;
+	uint32_t want;
+	const char *log;
+};
+
+#define V1 VIRTIO_F_VERSION_1
+#define FAILED VIRTIO_STATUS_FAILED
+
+static const struct status_case status_cases[] = {
+	{ "the initialisation sequence", V1, false, { ACK, ACK | DRV, ACK | DRV | FEAT_OK,
+	  ACK | DRV | FEAT_OK | DRV_OK }, 4, ACK | DRV | FEAT_OK | DRV_OK, NULL },
+	{ "DRIVER_OK without FEATURES_OK", V1, false, { ACK, ACK | DRV, ACK | DRV | DRV_OK },
+	  3, ACK | DRV, "DRIVER_OK before FEATURES_OK" },
+	{ "DRIVER_OK in the write that asks for FEATURES_OK", V1, false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK | DRV_OK }, 3, ACK | DRV,
+	  "DRIVER_OK before FEATURES_OK" },
+	{ "DRIVER_OK after FEATURES_OK was refused", V1 | (1ull << 1), false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK, ACK | DRV | FEAT_OK | DRV_OK }, 4, ACK | DRV,
+	  "DRIVER_OK before FEATURES_OK" },
+	{ "FEATURES_OK for a feature not offered", V1 | (1ull << 1), false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK }, 3, ACK | DRV, "FEATURES_OK for features 0x100000002" },
+	{ "FEATURES_OK for a feature above bit 63", V1, true,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK }, 3, ACK | DRV, "and bits above 63" },
+	{ "FEATURES_OK without VERSION_1", F_LOW0, false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK }, 3, ACK | DRV, "with VERSION_1" },
+	{ "DRIVER before ACKNOWLEDGE", V1, false, { DRV }, 1, 0,
+	  "status 0x2: out of the initialisation order" },
+	{ "FEATURES_OK before DRIVER", V1, false, { ACK, ACK | FEAT_OK }, 2, ACK,
+	  "status 0x9: out of the initialisation order" },
+	{ "a write that clears DRIVER_OK", V1, false, { ACK, ACK | DRV, ACK | DRV | FEAT_OK,
+	  ACK | DRV | FEAT_OK | DRV_OK, ACK | DRV | FEAT_OK }, 5, ACK | DRV | FEAT_OK | DRV_OK,
+	  "a status write of 0xb over 0xf: only a write of 0" },
+	{ "a write that clears bits while it adds DRIVER_OK", V1, false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK, ACK | DRV_OK }, 4, ACK | DRV | FEAT_OK,
+	  "a status write of 0x5 over 0xb" },
+	{ "a write that clears FEATURES_OK", V1, false,
+	  { ACK, ACK | DRV, ACK | DRV | FEAT_OK, ACK | DRV }, 4, ACK | DRV | FEAT_OK,
+	  "only a write of 0 (reset) may clear bits" },
+	{ "FAILED at any point", V1, false, { ACK, ACK | DRV, ACK | DRV | FAILED }, 3,
+	  ACK | DRV | FAILED, NULL },
+	{ "nothing but a reset after FAILED", V1, false,
+	  { ACK, ACK | FAILED, ACK | DRV | FAILED }, 3, ACK | FAILED, "after FAILED" },
+	{ "NEEDS_RESET is the device's to set", V1, false, { ACK, ACK | NEEDS_RESET }, 2, ACK, NULL },
+	{ "the same status again", V1, false, { ACK, ACK | DRV, ACK | DRV }, 3, ACK | DRV, NULL },
+};
+
+TEST(status_rules)
+{
+	for (size_t i = 0; i < sizeof(status_cases) / sizeof(status_cases[0]); i++) {
+		const struct status_case *sc = &status_cases[i];
+		struct capture cap;
+		char buf[2048];
+		int lines;
+
+		setup();
+		wr(DRV_FEAT_SEL, 0);
+		wr(DRV_FEAT, (uint32_t)sc->features);
+		wr(DRV_FEAT_SEL, 1);
+		wr(DRV_FEAT, (uint32_t)(sc->features >> 32));
+		wr(DRV_FEAT_SEL, 2);
+		wr(DRV_FEAT, sc->beyond ? 1 : 0);
+		CHECK_EQ(capture_start(&cap), 0);
+		for (unsigned int k = 0; k < sc->n; k++)
+			wr(STATUS, sc->w[k]);
+		lines = capture_end(&cap, buf, sizeof(buf));
+		if (rd(STATUS) != sc->want || (sc->log ? !strstr(buf, sc->log) : lines != 0)) {
+			fprintf(stderr, "status case '%s': status 0x%x (want 0x%x), log: %s\n",
+				sc->name, rd(STATUS), sc->want, buf);
+			check_failures++;
+		}
+		teardown();
+	}
+}
+
+/* Refusals are logged, boundedly: a guest writing the wrong register in a
+ * loop gets 8 lines, the last saying so. */
+TEST(refusals_logged_a_bounded_number_of_times)
+{
+	struct capture cap;
+	char buf[4096];
+
+	setup();
+	bring_up(V1);
+	CHECK_EQ(capture_start(&cap), 0);
+	for (int i = 0; i < 100; i++)
+		wr(QUEUE_NUM, 4);
+	CHECK_EQ(capture_end(&cap, buf, sizeof(buf)), 8);
+	CHECK(strstr(buf, "airlock-vmm: virtio-test at 0xd0000000: ignored a QueueNum "
+		      "write while queue 0 is ready\n"));
+	CHECK(strstr(buf, "(further refused writes are not reported)\n"));
+	/* Failures keep their own count. */
+	CHECK_EQ(capture_start(&cap), 0);
+	virtio_mmio_fail(&m, "test");
+	CHECK_EQ(capture_end(&cap, buf, sizeof(buf)), 1);
+	teardown();
+}
+
+/* One refused write: its effect is checked by the caller; here, that the
+ * log names it. */
+static void expect_refusal(void (*act)(void), const char *line)
+{
+	struct capture cap;
+	char buf[2048];
+
+	CHECK_EQ(capture_start(&cap), 0);
+	act();
+	CHECK_EQ(capture_end(&cap, buf, sizeof(buf)), 1);
+	if (!strstr(buf, line)) {
+		fprintf(stderr, "log '%s' lacks '%s'\n", buf, line);
+		check_failures++;
+	}
+}
+
+static void w_driver_features(void)
+{
+	wr(DRV_FEAT_SEL, 0);
+	wr(DRV_FEAT, (uint32_t)TEST_FEATURES);
+}
+
+static void w_queue_regs(void)
+{
+	wr(QUEUE_NUM, 4);
+}
+
+static void w_queue_desc(void)
+{
+	wr(DESC_LO, 0x5000);
+}
+
+static void w_queue_driver(void)
+{
+	wr(DRIVER_HI, 1);
+}
+
+static void w_queue_device(void)
+{
+	wr(DEVICE_LO, 0x7000);
+}
+
+static void w_ready_2(void)
+{
+	wr(QUEUE_READY, 2);
+}
+
+static void w_notify_1(void)
+{
+	wr(QUEUE_NOTIFY, 1);
+}
+
+static void w_config(void)
+{
+	uint8_t b[4] = { 1, 2, 3, 4 };
+
+	virtio_mmio_access(&m, CONFIG + 4, b, 4, true);
+}
+
+static void w_queue0_setup(void)
+{
+	queue_setup(0, 8, FG_DESC, FG_AVAIL, FG_USED);
+}
+
+TEST(driver_features_fixed_after_features_ok)
+{
+	setup();
+	CHECK_EQ(negotiate(V1), ACK | DRV | FEAT_OK);
+	expect_refusal(w_driver_features, "ignored a DriverFeatures write after FEATURES_OK");
+	CHECK_EQ(m.drv_features, V1);
+	teardown();
+}
+
+TEST(queue_registers_refused_while_ready)
+{
+	setup();
+	bring_up(V1);
+	expect_refusal(w_queue_regs, "a QueueNum write while queue 0 is ready");
+	expect_refusal(w_queue_desc, "a QueueDesc write while queue 0 is ready");
+	expect_refusal(w_queue_driver, "a QueueDriver write while queue 0 is ready");
+	expect_refusal(w_queue_device, "a QueueDevice write while queue 0 is ready");
+	CHECK_EQ(m.q[0].num, 8);
+	CHECK_EQ(m.q[0].desc_gpa, FG_DESC);
+	CHECK_EQ(m.q[0].avail_gpa, FG_AVAIL);
+	CHECK_EQ(m.q[0].used_gpa, FG_USED);
+	CHECK(m.q[0].ready);
+	CHECK_EQ(rd(STATUS), ACK | DRV | FEAT_OK | DRV_OK);
+	teardown();
+}
+
+TEST(queue_ready_needs_features_ok)
+{
+	setup();
+	wr(STATUS, ACK);
+	wr(STATUS, ACK | DRV);
+	expect_refusal(w_queue0_setup, "QueueReady for queue 0 before FEATURES_OK");
+	CHECK_EQ(rd(QUEUE_READY), 0);
+	CHECK(!m.q[0].ready && m.q[0].desc == NULL);
+	teardown();
+
+	setup();
+	CHECK_EQ(negotiate(V1), ACK | DRV | FEAT_OK);
+	wr(QUEUE_SEL, 0);
+	expect_refusal(w_ready_2, "QueueReady = 2 for queue 0");
+	CHECK_EQ(rd(QUEUE_READY), 0);
+	teardown();
+}
+
+TEST(notify_for_a_queue_not_ready)
+{
+	setup();
+	bring_up(V1);
+	expect_refusal(w_notify_1, "a notification for queue 1, which is not ready");
+	CHECK_EQ(drain(m.kick_fd[1]), 0);
+	/* Kicked anyway (KVM's ioeventfd does not look): nothing runs. */
+	CHECK(!virtio_mmio_kick(&m, 1));
+	CHECK_EQ(t.notified[1], 0);
+	teardown();
+}
+
+TEST(config_space_writes_refused)
+{
+	setup();
+	bring_up(V1);
+	expect_refusal(w_config, "a write to config space at 0x4");
+	CHECK_EQ(rd(CONFIG + 4), 0xc7c6c5c4);
+	teardown();
+}
+
+/* QueueReady = 0 forgets the rings: nothing is read from or written to
+ * them again, a chain taken before is never returned, and the queue is as
+ * after a reset until set up again. */
+TEST(queue_ready_zero_forgets_the_rings)
+{
+	static struct virtq_chain c;
+	struct drv_q dq;
+	uint8_t used_before[6 + 8 * 8];
+
+	setup();
+	bring_up(V1);
+	drv_init(&dq, &g, 8, FG_DESC, FG_AVAIL, FG_USED);
+	drv_desc(&dq, 0, FG_BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	drv_publish(&dq, 0);
+	drv_publish(&dq, 0);
+	CHECK_EQ(virtq_pop(&m.q[0], &c), 1);
+	memcpy(used_before, fg_host(&g, FG_USED), sizeof(used_before));
+
+	wr(QUEUE_SEL, 0);
+	wr(QUEUE_READY, 0);
+	CHECK_EQ(rd(QUEUE_READY), 0);
+	CHECK(m.q[0].desc == NULL && m.q[0].avail == NULL && m.q[0].used == NULL);
+	CHECK_EQ(m.q[0].num, 0);
+	CHECK_EQ(m.q[0].desc_gpa | m.q[0].avail_gpa | m.q[0].used_gpa, 0);
+	CHECK_EQ(m.q[0].last_avail, 0);
+	CHECK_EQ(m.q[0].used_idx, 0);
+	/* The chain popped before is stale: no used element, no interrupt. */
+	CHECK(!virtq_chain_live(&m.q[0], &c));
+	CHECK(!virtq_push(&m.q[0], &c, 16));
+	virtio_mmio_notify_used(&m, 0);
+	CHECK_EQ(drain(m.irq_fd), 0);
+	CHECK(memcmp(used_before, fg_host(&g, FG_USED), sizeof(used_before)) == 0);
+	CHECK_EQ(virtq_pop(&m.q[0], &c), 0);
+	CHECK(!virtio_mmio_kick(&m, 0));
+	CHECK_EQ(t.notified[0], 0);
+	CHECK_EQ(rd(STATUS), ACK | DRV | FEAT_OK | DRV_OK);
+
+	/* Set up again elsewhere: the old chain still goes nowhere, in
+	 * neither ring; the new queue starts from its own index 0. */
+	CHECK_EQ(virtq_pop(&m.q[0], &c), 0);
+	drv_publish(&dq, 0);
+	memset(fg_host(&g, FG_RAM2_GPA), 0, 0x1000);
+	queue_setup(0, 8, FG_RAM2_GPA, FG_RAM2_GPA + 0x100, FG_RAM2_GPA + 0x200);
+	CHECK_EQ(rd(QUEUE_READY), 1);
+	c.gen = m.q[0].gen - 1;		/* as popped before the new set-up */
+	CHECK(!virtq_push(&m.q[0], &c, 16));
+	CHECK_EQ(get16(&g, FG_RAM2_GPA + 0x200 + 2), 0);
+	CHECK(memcmp(used_before, fg_host(&g, FG_USED), sizeof(used_before)) == 0);
+	teardown();
+}
+
+/* A device reset between taking a chain and returning it: the same. */
+TEST(used_ring_checked_after_reset)
+{
+	static struct virtq_chain c;
+	struct drv_q dq;
+
+	setup();
+	bring_up(V1);
+	drv_init(&dq, &g, 8, FG_DESC, FG_AVAIL, FG_USED);
+	drv_desc(&dq, 0, FG_BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	drv_publish(&dq, 0);
+	CHECK_EQ(virtq_pop(&m.q[0], &c), 1);
+	wr(STATUS, 0);
+	CHECK(!virtq_push(&m.q[0], &c, 16));
+	CHECK(!virtq_should_notify(&m.q[0]));
+	/* Up again on the same rings, as a driver that reuses its memory
+	 * would: still nothing for the old chain. */
+	memset(fg_host(&g, FG_USED), 0, 6 + 8 * 8);
+	bring_up(V1);
+	CHECK(!virtq_push(&m.q[0], &c, 16));
+	CHECK_EQ(drv_used_idx(&dq), 0);
+	CHECK_EQ(get32(&g, FG_USED + 4), 0);
+	CHECK_EQ(drain(m.irq_fd), 0);
+	teardown();
+}
+
+/* --- batches (virtio_mmio_drain) ------------------------------------------ */
+
+static struct drv_q dq;
+
+/* The batch device, live, queue 0 (16 entries) on the standard rings. */
+static void dsetup(void)
+{
+	CHECK_EQ(fg_init(&g), 0);
+	CHECK_EQ(virtio_mmio_setup(&m, &g.gm, 0xd0000000, 5, &d_ops, NULL), 0);
+	dresumed = dstarted = 0;
+	drv_init(&dq, &g, 16, FG_DESC, FG_AVAIL, FG_USED);
+	wr(STATUS, ACK);
+	wr(STATUS, ACK | DRV);
+	wr(DRV_FEAT_SEL, 1);
+	wr(DRV_FEAT, 1);
+	wr(STATUS, ACK | DRV | FEAT_OK);
+	queue_setup(0, 16, FG_DESC, FG_AVAIL, FG_USED);
+	wr(STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	CHECK_EQ(rd(STATUS), ACK | DRV | FEAT_OK | DRV_OK);
+}
+
+static void dteardown(void)
+{
+	close(m.irq_fd);
+	close(m.kick_fd[0]);
+	pthread_mutex_destroy(&m.lock);
+	fg_free(&g);
+}
+
+/* Publish a chain of one writable buffer of len bytes at descriptor i. */
+static void dpublish(uint16_t i, uint32_t len)
+{
+	drv_desc(&dq, i, FG_BUF + 0x1000ull * i, len, VIRTQ_DESC_F_WRITE, 0);
+	drv_publish(&dq, i);
+}
+
+TEST(batch_stops_after_its_chains)
+{
+	uint32_t id, len;
+
+	dsetup();
+	for (uint16_t i = 0; i < 5; i++)
+		dpublish(i, 1);
+	/* Round 1: three chains, one interrupt, and the queue woken again
+	 * for the rest instead of looping. */
+	CHECK(virtio_mmio_kick(&m, 0));
+	CHECK_EQ(drv_used_idx(&dq), D_CHAINS);
+	CHECK_EQ(drain(m.irq_fd), 1);
+	CHECK_EQ(drain(m.kick_fd[0]), 1);
+	/* The driver's handler acknowledges (until then a second batch
+	 * raises no new interrupt: see interrupt_ack). */
+	wr(INT_ACK, INT_USED);
+	/* Round 2 (the I/O loop's next): the other two, and done. */
+	CHECK(!virtio_mmio_kick(&m, 0));
+	CHECK_EQ(drv_used_idx(&dq), 5);
+	for (uint16_t i = 0; i < 5; i++) {
+		drv_used_elem(&dq, i, &id, &len);
+		CHECK_EQ(id, i);
+		CHECK_EQ(len, 1);
+	}
+	CHECK_EQ(drain(m.irq_fd), 1);
+	CHECK_EQ(drain(m.kick_fd[0]), 0);
+	CHECK_EQ(dstarted, 5);
+	CHECK_EQ(dresumed, 0);
+	dteardown();
+}
+
+TEST(batch_stops_after_its_bytes)
+{
+	uint32_t id, len;
+
+	dsetup();
+	/* 250 bytes: 100, 100, 50 over three rounds; then a small one. */
+	dpublish(0, 250);
+	dpublish(1, 10);
+	CHECK(virtio_mmio_kick(&m, 0));
+	CHECK_EQ(drv_used_idx(&dq), 0);
+	CHECK_EQ(drain(m.irq_fd), 0);		/* nothing to tell yet */
+	CHECK_EQ(drain(m.kick_fd[0]), 1);
+	CHECK(virtio_mmio_kick(&m, 0));
+	CHECK_EQ(drv_used_idx(&dq), 0);
+	CHECK(!virtio_mmio_kick(&m, 0));	/* 50, then the 10 fit too */
+	CHECK_EQ(drv_used_idx(&dq), 2);
+	drv_used_elem(&dq, 0, &id, &len);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(len, 250);
+	for (int i = 0; i < 250; i++)
+		CHECK_EQ(fg_host(&g, FG_BUF)[i], (uint8_t)i);
+	drv_used_elem(&dq, 1, &id, &len);
+	CHECK_EQ(id, 1);
+	CHECK_EQ(dstarted, 2);
+	CHECK_EQ(dresumed, 2);
+	dteardown();
+}
+
+/* A chain left part-done is dropped, never finished or returned, when
+ * the driver resets the device or the queue before its next round. */
+TEST(held_chain_dropped_on_reset)
+{
+	uint32_t id, len;
+
+	for (int how = 0; how < 3; how++) {
+		dsetup();
+		dpublish(0, 250);
+		CHECK(virtio_mmio_kick(&m, 0));
+		CHECK_EQ(dstarted, 1);
+		CHECK(m.held[0]);
+		switch (how) {
+		case 0:		/* device reset, and up again */
+			wr(STATUS, 0);
+			CHECK(!m.held[0]);
+			wr(STATUS, ACK);
+			wr(STATUS, ACK | DRV);
+			wr(DRV_FEAT_SEL, 1);
+			wr(DRV_FEAT, 1);
+			wr(STATUS, ACK | DRV | FEAT_OK);
+			queue_setup(0, 16, FG_DESC, FG_AVAIL, FG_USED);
+			wr(STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+			break;
+		case 1:		/* QueueReady 0, set up again on the same rings */
+			wr(QUEUE_SEL, 0);
+			wr(QUEUE_READY, 0);
+			CHECK(!m.held[0]);
+			queue_setup(0, 16, FG_DESC, FG_AVAIL, FG_USED);
+			break;
+		case 2:		/* the held flag survives (a device's own
+				 * path), but the generation says stale */
+			m.q[0].gen++;
+			break;
+		}
+		/* The driver starts over with a fresh ring and a small chain. */
+		memset(fg_host(&g, FG_USED), 0, 6 + 8 * 16);
+		drv_set_avail_idx(&dq, 0);
+		if (how == 2) {
+			m.q[0].last_avail = 0;
+			m.q[0].used_idx = 0;
+		}
+		dpublish(3, 10);
+		CHECK(!virtio_mmio_kick(&m, 0));
+		CHECK_EQ(dresumed, 0);
+		CHECK_EQ(dstarted, 2);
+		CHECK_EQ(drv_used_idx(&dq), 1);
+		drv_used_elem(&dq, 0, &id, &len);
+		CHECK_EQ(id, 3);
+		CHECK_EQ(len, 10);
+		dteardown();
+	}
+}
+
 CHECK_MAIN(
 	TEST_ENTRY(identity),
 	TEST_ENTRY(feature_windows),
@@ -611,4 +1165,16 @@ CHECK_MAIN(
 	TEST_ENTRY(interrupt_ack),
 	TEST_ENTRY(queue_notify_kicks),
 	TEST_ENTRY(kick_only_when_live),
+	TEST_ENTRY(status_rules),
+	TEST_ENTRY(refusals_logged_a_bounded_number_of_times),
+	TEST_ENTRY(driver_features_fixed_after_features_ok),
+	TEST_ENTRY(queue_registers_refused_while_ready),
+	TEST_ENTRY(queue_ready_needs_features_ok),
+	TEST_ENTRY(notify_for_a_queue_not_ready),
+	TEST_ENTRY(config_space_writes_refused),
+	TEST_ENTRY(queue_ready_zero_forgets_the_rings),
+	TEST_ENTRY(used_ring_checked_after_reset),
+	TEST_ENTRY(batch_stops_after_its_chains),
+	TEST_ENTRY(batch_stops_after_its_bytes),
+	TEST_ENTRY(held_chain_dropped_on_reset),
 )

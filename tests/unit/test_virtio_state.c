@@ -3,7 +3,9 @@
  * and used is saved, then loaded into a fresh device on the same memory:
  * the transport and queues come back and the device goes on serving; a
  * disk of another size raises a config interrupt; vsock tells the guest its
- * transport was reset. Every transport and queue field out of range, and a
+ * transport was reset; chains a device held unfinished (virtio-net's
+ * receive buffers, a request partly done) are taken again from the start;
+ * virtio-net refuses another MAC address. Every transport and queue field out of range, and a
  * device of another kind, is refused with a reason. */
 #include "vmm/virtio/state.h"
 #include "tests/unit/check.h"
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 enum {
@@ -269,6 +272,8 @@ MUT(m_desc_outside, q->desc_gpa = FG_RAM_SIZE - 64)
 MUT(m_used_far, q->used_gpa = 1ull << 40)
 MUT(m_used_idx, q->used_idx += 1)
 MUT(m_last_avail, q->last_avail += 20)
+MUT(m_beyond, t->drv_features_beyond = 2)
+MUT(m_t_reserved, t->reserved[3] = 1)
 MUT(m_blk_ro, b->ro = 3)
 MUT(m_blk_reserved, b->reserved[6] = 1)
 
@@ -295,6 +300,8 @@ static const struct vcase vcases[] = {
 	  "a queue whose used ring does not match guest memory" },
 	{ "last avail", m_last_avail, -EBADMSG,
 	  "a queue whose indices do not match guest memory" },
+	{ "features beyond", m_beyond, -EBADMSG, "transport flags out of range" },
+	{ "transport reserved", m_t_reserved, -EBADMSG, "transport flags out of range" },
 	{ "blk ro", m_blk_ro, -EBADMSG, "disk flags out of range" },
 	{ "blk reserved", m_blk_reserved, -EBADMSG, "disk flags out of range" },
 };
@@ -414,6 +421,166 @@ TEST(rng_untouched)
 	fg_free(&g);
 }
 
+/* ---- virtio-net ---------------------------------------------------------- */
+
+static uint8_t *net_saved(size_t *len, struct virtio_net *nd)
+{
+	struct snap_writer w;
+
+	writer(&w);
+	virtio_net_save(nd, SLOT, &w);
+	return finish(&w, len);
+}
+
+static int net_load(const uint8_t *buf, size_t len, struct virtio_net *nd, const char **why)
+{
+	struct snap_file f;
+	int r = snap_parse(&f, buf, len, NULL, NULL, why);
+
+	if (r == 0)
+		r = virtio_net_load(nd, &f, SLOT, why);
+	snap_file_free(&f);
+	return r;
+}
+
+/* Receive buffers the device held waiting for a frame are the guest's
+ * again after a restore: the new device takes them from the ring and
+ * delivers into them. */
+TEST(net_held_rx_taken_again)
+{
+	static struct virtio_net a, b, c;
+	static const uint8_t mac[6] = VIRTIO_NET_DEFAULT_MAC;
+	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 1 };
+	struct drv_q rx;
+	uint8_t frame[60], *buf;
+	uint32_t id, elen;
+	size_t len;
+	const char *why = NULL;
+	int sa[2], sb[2], sc[2];
+
+	CHECK_EQ(fg_init(&g), 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sa), 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sb), 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sc), 0);
+	CHECK_EQ(virtio_net_setup(&a, &g.gm, sa[0], mac), 0);
+	bring_up(&a.mmio);
+	/* A ring of 2 KiB receive buffers: with mergeable buffers the
+	 * device holds them all, waiting for a frame (none comes). */
+	drv_init(&rx, &g, QNUM, QDESC(NET_RXQ), QAVAIL(NET_RXQ), QUSED(NET_RXQ));
+	for (uint16_t i = 0; i < QNUM; i++) {
+		drv_desc(&rx, i, 0x50000 + 0x800u * i, 0x800, VIRTQ_DESC_F_WRITE, 0);
+		drv_publish(&rx, i);
+	}
+	virtio_net_poll(&a);
+	CHECK_EQ(a.held_end - a.held_start, QNUM);
+	CHECK_EQ(a.mmio.q[NET_RXQ].last_avail, QNUM);
+	buf = net_saved(&len, &a);
+
+	CHECK_EQ(virtio_net_setup(&b, &g.gm, sb[0], mac), 0);
+	CHECK_EQ(net_load(buf, len, &b, &why), 0);
+	CHECK_EQ(b.mmio.q[NET_RXQ].last_avail, 0);
+	CHECK_EQ(b.mmio.drv_features, a.mmio.drv_features);
+	CHECK_EQ(b.offload_synced, false);
+	/* Same link state: no config interrupt. */
+	CHECK_EQ(b.mmio.int_status & 2, 0);
+	/* A frame arrives on the new TAP (after its virtio-net header): it
+	 * lands in the first buffer. */
+	{
+		struct vnet_hdr h = { .gso_type = VNET_GSO_NONE };
+		struct iovec iov[2] = { { &h, NET_HDR_SIZE }, { frame, sizeof(frame) } };
+
+		memset(frame, 0x5a, sizeof(frame));
+		CHECK_EQ(writev(sb[1], iov, 2), (ssize_t)(NET_HDR_SIZE + sizeof(frame)));
+	}
+	virtio_net_poll(&b);
+	CHECK_EQ(drv_used_idx(&rx), 1);
+	drv_used_elem(&rx, 0, &id, &elen);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(elen, NET_HDR_SIZE + sizeof(frame));
+	CHECK(memcmp(fg_host(&g, 0x50000 + NET_HDR_SIZE), frame, sizeof(frame)) == 0);
+
+	/* Another MAC address: the guest's driver knows the old one. */
+	CHECK_EQ(virtio_net_setup(&c, &g.gm, sc[0], other), 0);
+	CHECK_EQ(net_load(buf, len, &c, &why), -ESTALE);
+	CHECK_STR(why, "made with another MAC address");
+	free(buf);
+
+	/* Link status bits nobody knows. */
+	a.link = 0x80;
+	buf = net_saved(&len, &a);
+	CHECK_EQ(net_load(buf, len, &c, &why), -EBADMSG);
+	CHECK_STR(why, "link status bits unknown");
+	free(buf);
+	/* A link that was down comes back up: the guest is told. (Saved
+	 * from b: guest memory is as b left it.) */
+	b.link = 0;
+	buf = net_saved(&len, &b);
+	virtio_net_exit(&c);
+	CHECK_EQ(virtio_net_setup(&c, &g.gm, sc[0], mac), 0);
+	CHECK_EQ(net_load(buf, len, &c, &why), 0);
+	CHECK(c.mmio.int_status & 2);
+	free(buf);
+	virtio_net_exit(&a);
+	virtio_net_exit(&b);
+	virtio_net_exit(&c);
+	for (int i = 0; i < 2; i++) {
+		close(sa[i]);
+		close(sb[i]);
+		close(sc[i]);
+	}
+	fg_free(&g);
+}
+
+/* A request the transport left partly done (its batch ran out part way)
+ * is saved as not yet taken, and done from the start after a restore. */
+TEST(partly_done_chain_taken_again)
+{
+	struct virtio_blk a, b;
+	struct virtq_chain *c = calloc(1, sizeof(*c));
+	uint8_t *buf;
+	size_t len;
+	const char *why = NULL;
+
+	CHECK(c != NULL);
+	CHECK_EQ(fg_init(&g), 0);
+	CHECK_EQ(virtio_blk_setup(&a, &g.gm, disk(DISK), DISK, false, "a"), 0);
+	bring_up(&a.mmio);
+	blk_request(&a, 0);
+	blk_request(&a, 1);
+	/* A third request, popped and held as virtio_mmio_drain() leaves
+	 * one whose batch ran out. */
+	{
+		struct drv_q d;
+
+		drv_init(&d, &g, QNUM, QDESC(0), QAVAIL(0), QUSED(0));
+		d.avail_idx = 2;
+		drv_publish(&d, 0);
+	}
+	CHECK_EQ(virtq_pop(&a.mmio.q[0], c), 1);
+	a.mmio.held[0] = true;
+	buf = blk_saved(&len, &a);
+	CHECK_EQ(virtio_blk_setup(&b, &g.gm, disk(DISK), DISK, false, "b"), 0);
+	CHECK_EQ(blk_load(buf, len, &b, &why), 0);
+	CHECK_EQ(b.mmio.q[0].last_avail, 2);
+	CHECK_EQ(b.mmio.q[0].used_idx, 2);
+	CHECK_EQ(b.mmio.held[0], false);
+	/* The new device does it whole. */
+	{
+		struct drv_q d;
+
+		drv_init(&d, &g, QNUM, QDESC(0), QAVAIL(0), QUSED(0));
+		*fg_host(&g, 0x42000) = 0xff;
+		virtio_mmio_kick(&b.mmio, 0);
+		CHECK_EQ(drv_used_idx(&d), 3);
+		CHECK_EQ(*fg_host(&g, 0x42000), 0);
+	}
+	free(buf);
+	free(c);
+	blk_free(&a);
+	blk_free(&b);
+	fg_free(&g);
+}
+
 /* ---- virtio-vsock -------------------------------------------------------- */
 
 TEST(vsock_transport_reset)
@@ -430,7 +597,7 @@ TEST(vsock_transport_reset)
 	int sp[2];
 
 	CHECK_EQ(fg_init(&g), 0);
-	CHECK_EQ(virtio_vsock_setup(&a, &g.gm, 3, "/tmp/airlock-test-vstate"), 0);
+	CHECK_EQ(virtio_vsock_setup(&a, &g.gm, 3, NULL), 0);
 	bring_up(&a.mmio);
 	/* The driver's event buffers: four of 4 bytes. */
 	drv_init(&ev, &g, QNUM, QDESC(2), QAVAIL(2), QUSED(2));
@@ -449,7 +616,7 @@ TEST(vsock_transport_reset)
 	CHECK_EQ(virtio_vsock_save(&a, 2, &w), 0);
 	buf = finish(&w, &len);
 
-	CHECK_EQ(virtio_vsock_setup(&b, &g.gm, 3, "/tmp/airlock-test-vstate"), 0);
+	CHECK_EQ(virtio_vsock_setup(&b, &g.gm, 3, NULL), 0);
 	CHECK_EQ(snap_parse(&f, buf, len, NULL, NULL, &why), 0);
 	CHECK_EQ(virtio_vsock_load(&b, &f, 2, &why), 0);
 	snap_file_free(&f);
@@ -493,7 +660,7 @@ TEST(vsock_transport_reset)
 
 	/* Another CID: refused. */
 	virtio_vsock_exit(&b);
-	CHECK_EQ(virtio_vsock_setup(&b, &g.gm, 4, "/tmp/airlock-test-vstate"), 0);
+	CHECK_EQ(virtio_vsock_setup(&b, &g.gm, 4, NULL), 0);
 	CHECK_EQ(snap_parse(&f, buf, len, NULL, NULL, &why), 0);
 	CHECK_EQ(virtio_vsock_load(&b, &f, 2, &why), -ESTALE);
 	CHECK_STR(why, "made with another guest vsock CID");
@@ -506,4 +673,5 @@ TEST(vsock_transport_reset)
 
 CHECK_MAIN(TEST_ENTRY(blk_round_trip), TEST_ENTRY(blk_resized_raises_config_change),
 	   TEST_ENTRY(blk_fields_out_of_range), TEST_ENTRY(rng_untouched),
+	   TEST_ENTRY(net_held_rx_taken_again), TEST_ENTRY(partly_done_chain_taken_again),
 	   TEST_ENTRY(vsock_transport_reset))

@@ -4,11 +4,15 @@
  * guest's streams ("PATH_P"), socketpairs for host programs. The I/O loop
  * is virtio_vsock_poll(), its timer virtio_vsock_expire(). */
 #include "vmm/virtio/vsock.h"
+#include "lib/vsock_broker.h"
 #include "tests/unit/check.h"
 #include "tests/unit/virtq_driver.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/un.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -50,6 +54,11 @@ static struct drv_q rxq, txq, evq;
 static struct virtio_vsock dev;
 static uint16_t rx_seen;		/* rx used entries consumed */
 static char dir[64], sock_path[80];
+/* The broker that opens guest-initiated streams: answered in line here,
+ * from the test's end of its socketpair. Ports 5000-5002 are named. */
+static struct vsock_broker broker;
+static int broker_end = -1;
+static const uint32_t named_ports[] = { 5000, 5001, 5002 };
 static uint32_t g_buf_alloc, g_fwd_cnt;	/* what the guest advertises */
 
 static uint8_t pattern(uint64_t i)
@@ -214,6 +223,10 @@ static void tx_raw(const void *h, uint32_t hlen, const void *data, uint32_t len)
 	drv_desc(&txq, 1, TXDATA, len, 0, 0);
 	drv_publish(&txq, 0);
 	virtio_mmio_kick(&dev.mmio, TXQ);
+	/* A REQUEST goes to the broker: answer it, and let the device take
+	 * the answer, as the I/O loop would. */
+	if (broker_end >= 0 && vsock_broker_answer(&broker, broker_end) == 0)
+		virtio_vsock_poll(&dev);
 }
 
 static void txf(uint16_t op, uint32_t gp, uint32_t hp, uint32_t flags,
@@ -359,11 +372,31 @@ static void small_sndbuf(uint32_t hp, uint32_t gp)
 
 static void setup(void)
 {
+	/* As in airlock-vmm: a host socket that went away is an EPIPE to
+	 * handle (the device writes with writev, which cannot say
+	 * MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
 	CHECK_EQ(fg_init(&g), 0);
 	strcpy(dir, "/tmp/airlock-test-vsock-XXXXXX");
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(sock_path, sizeof(sock_path), "%s/dev.sock", dir);
-	CHECK_EQ(virtio_vsock_setup(&dev, &g.gm, CID, sock_path), 0);
+	{
+		struct vsock_host_ports hp = { .ports = named_ports,
+					       .nports = (sizeof(named_ports) / sizeof(named_ports[0])) };
+		int sv[2];
+
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+		broker = (struct vsock_broker){ .nports = (sizeof(named_ports) / sizeof(named_ports[0])) };
+		memcpy(broker.ports, named_ports, sizeof(named_ports));
+		snprintf(broker.prefix, sizeof(broker.prefix), "dev.sock_");
+		broker.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		CHECK(broker.dirfd >= 0);
+		/* Non-blocking: a packet that asked nothing leaves nothing to read. */
+		CHECK_EQ(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+		broker_end = sv[1];
+		hp.broker_fd = sv[0];
+		CHECK_EQ(virtio_vsock_setup(&dev, &g.gm, CID, &hp), 0);
+	}
 	g_buf_alloc = VSOCK_BUF_ALLOC;
 	g_fwd_cnt = 0;
 	up();
@@ -376,6 +409,9 @@ static void teardown(void)
 
 	virtio_vsock_exit(&dev);
 	fg_free(&g);
+	close(broker_end);
+	broker_end = -1;
+	close(broker.dirfd);
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.')
 			unlinkat(dirfd(d), e->d_name, 0);
@@ -390,7 +426,6 @@ TEST(config_and_setup)
 {
 	static struct virtio_vsock bad;
 	uint64_t cid = 0;
-	char longp[120];
 
 	setup();
 	CHECK_EQ(reg_r(0x008), 19);
@@ -401,15 +436,16 @@ TEST(config_and_setup)
 	CHECK_EQ(reg_r(0x034), 0);
 	teardown();
 
-	memset(longp, 'a', sizeof(longp) - 1);
-	longp[sizeof(longp) - 1] = '\0';
-	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 2, "/tmp/x"), -EINVAL);
-	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 0xffffffffull, "/tmp/x"), -EINVAL);
-	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 1ull << 32, "/tmp/x"), -EINVAL);
-	longp[108 - 12 + 1] = '\0';	/* no room left for "_4294967295" */
-	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 3, longp), -EINVAL);
-	longp[108 - 12] = '\0';
-	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 3, longp), 0);
+	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 2, NULL), -EINVAL);
+	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 0xffffffffull, NULL), -EINVAL);
+	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 1ull << 32, NULL), -EINVAL);
+	{
+		struct vsock_host_ports many = { .broker_fd = -1, .ports = named_ports,
+						 .nports = VSOCK_BROKER_MAX_PORTS + 1 };
+
+		CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 3, &many), -EINVAL);
+	}
+	CHECK_EQ(virtio_vsock_setup(&bad, &g.gm, 3, NULL), 0);
 	virtio_vsock_exit(&bad);
 }
 
@@ -515,10 +551,11 @@ TEST(guest_connect_refused)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct pkt p;
-	int fd;
+	int fd, l;
 
 	setup();
-	/* Nothing there; a socket bound but not listening; the largest port. */
+	/* Nothing there; a socket bound but not listening; the largest port,
+	 * not named; a listener on a port not named. */
 	tx(VSOCK_OP_REQUEST, 1000, 5001, NULL, 0);
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 5001, 1000));
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -528,9 +565,14 @@ TEST(guest_connect_refused)
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 5002, 1001));
 	tx(VSOCK_OP_REQUEST, 1002, 0xffffffff, NULL, 0);
 	CHECK(rx_expect(&p, VSOCK_OP_RST, 0xffffffff, 1002));
+	l = host_listen(6000);
+	tx(VSOCK_OP_REQUEST, 1003, 6000, NULL, 0);
+	CHECK(rx_expect(&p, VSOCK_OP_RST, 6000, 1003));
+	CHECK(accept4(l, NULL, NULL, SOCK_NONBLOCK) < 0 && errno == EAGAIN);
 	CHECK(rx_none());
 	CHECK_EQ(nconns(), 0);
 	CHECK_EQ(dev.dropped.seen, 0);
+	close(l);
 	close(fd);
 	teardown();
 }

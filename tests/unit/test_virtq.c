@@ -62,6 +62,16 @@ static void fill_table(uint64_t gpa, uint32_t n, uint16_t flags)
 			    (uint16_t)(i + 1));
 }
 
+/* Return head to the driver as if just popped from the queue as it is. */
+static void push_head(uint16_t head, uint32_t len)
+{
+	static struct virtq_chain t;
+
+	t.head = head;
+	t.gen = q.gen;
+	CHECK(virtq_push(&q, &t, len));
+}
+
 /* Publish a one-descriptor chain and pop it: the answer of virtq_pop. */
 static int pop_one(uint64_t addr, uint32_t len, uint16_t flags)
 {
@@ -182,7 +192,7 @@ TEST(push_writes_used)
 
 	setup(8);
 	CHECK_EQ(pop_one(FG_BUF, 8, W), 1);
-	virtq_push(&q, c.head, 42);
+	CHECK(virtq_push(&q, &c, 42));
 	CHECK_EQ(drv_used_idx(&d), 1);
 	drv_used_elem(&d, 0, &id, &len);
 	CHECK_EQ(id, 0);
@@ -210,7 +220,7 @@ TEST(chains_in_order)
 	CHECK_EQ(virtq_pop(&q, &c), 0);
 	/* Completed out of order: the used ring says so in push order. */
 	for (unsigned int i = 0; i < 4; i++)
-		virtq_push(&q, heads[3 - i], 100 + i);
+		push_head(heads[3 - i], 100 + i);
 	CHECK_EQ(drv_used_idx(&d), 4);
 	for (unsigned int i = 0; i < 4; i++) {
 		drv_used_elem(&d, (uint16_t)i, &id, &len);
@@ -238,7 +248,7 @@ TEST(ring_wrap)
 		CHECK_EQ(virtq_pop(&q, &c), 1);
 		CHECK_EQ(c.head, head);
 		CHECK_EQ(c.w_len, i + 1);
-		virtq_push(&q, head, 1000 + i);
+		CHECK(virtq_push(&q, &c, 1000 + i));
 		CHECK_EQ(drv_used_idx(&d), (uint16_t)(start + i + 1));
 		drv_used_elem(&d, (uint16_t)(start + i), &id, &len);
 		CHECK_EQ(id, head);
@@ -571,54 +581,54 @@ TEST(event_idx_should_notify)
 		drv_desc(&d, i, FG_BUF, 1, W, 0);
 	drv_used_event(&d, 0xffff);
 	/* Nothing signalled yet: the first push always interrupts. */
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(virtq_should_notify(&q));
 	/* used_event 1: interrupt once used idx moves past 1. */
 	drv_used_event(&d, 1);
-	virtq_push(&q, 0, 1);		/* idx 2 */
+	push_head(0, 1);		/* idx 2 */
 	CHECK(virtq_should_notify(&q));
 	/* used_event 5: not at 3 or 4; at 6 (two pushes passing 5). */
 	drv_used_event(&d, 5);
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(!virtq_should_notify(&q));
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(!virtq_should_notify(&q));
-	virtq_push(&q, 0, 1);
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
+	push_head(0, 1);
 	CHECK(virtq_should_notify(&q));
 	CHECK(!virtq_should_notify(&q));	/* nothing new since */
 	/* An event behind what we already signalled. */
 	drv_used_event(&d, 3);
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(!virtq_should_notify(&q));
 	/* The flag is ignored with event idx (§2.7.10). */
 	drv_avail_flags(&d, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	drv_used_event(&d, 7);
-	virtq_push(&q, 0, 1);		/* idx 8 */
+	push_head(0, 1);		/* idx 8 */
 	CHECK(virtq_should_notify(&q));
 	drv_avail_flags(&d, 0);
 
 	/* Across the u16 wrap. */
 	q.used_idx = q.signalled_used = 65534;
 	drv_used_event(&d, 65535);
-	virtq_push(&q, 0, 1);
-	virtq_push(&q, 0, 1);		/* idx 0 */
+	push_head(0, 1);
+	push_head(0, 1);		/* idx 0 */
 	CHECK_EQ(drv_used_idx(&d), 0);
 	CHECK(virtq_should_notify(&q));
 	drv_used_event(&d, 2);
-	virtq_push(&q, 0, 1);		/* 1 */
+	push_head(0, 1);		/* 1 */
 	CHECK(!virtq_should_notify(&q));
-	virtq_push(&q, 0, 1);
-	virtq_push(&q, 0, 1);		/* 3 */
+	push_head(0, 1);
+	push_head(0, 1);		/* 3 */
 	CHECK(virtq_should_notify(&q));
 	/* used_event just before a wrap, passed by a burst across it. */
 	q.used_idx = q.signalled_used = 65530;
 	drv_used_event(&d, 65533);
 	for (int i = 0; i < 10; i++)
-		virtq_push(&q, 0, 1);	/* 65530 → 4 */
+		push_head(0, 1);	/* 65530 → 4 */
 	CHECK(virtq_should_notify(&q));
 	drv_used_event(&d, 65533);	/* stale: long passed */
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(!virtq_should_notify(&q));
 	fg_free(&g);
 }
@@ -628,14 +638,14 @@ TEST(no_interrupt_flag)
 	setup(8);
 	drv_desc(&d, 0, FG_BUF, 1, W, 0);
 	drv_used_event(&d, 0);		/* ignored without event idx */
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(virtq_should_notify(&q));
 	drv_avail_flags(&d, VIRTQ_AVAIL_F_NO_INTERRUPT);
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(!virtq_should_notify(&q));
 	CHECK(!virtq_should_notify(&q));
 	drv_avail_flags(&d, 0);
-	virtq_push(&q, 0, 1);
+	push_head(0, 1);
 	CHECK(virtq_should_notify(&q));
 	CHECK(virtq_should_notify(&q));
 	fg_free(&g);

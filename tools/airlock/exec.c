@@ -2,9 +2,15 @@
  * loop over the stream, this process's stdio and a signalfd. Every buffer is
  * bounded: stdin is read only while the frames for the guest fit, the stream
  * only while stdout and stderr have taken what came before, so a slow reader
- * on either side slows the other down instead of filling memory. */
+ * on either side slows the other down instead of filling memory. What goes
+ * to a terminal passes the terminal filter (lib/termfilter.h), and the
+ * terminal is given back as it was however the session ends. */
 #include "tools/airlock/exec.h"
+#include "tools/airlock/localtty.h"
+#include "tools/airlock/tilde.h"
 #include "lib/clock.h"
+#include "lib/vsock_client.h"
+#include "lib/termfilter.h"
 
 #include "proto/control.h"
 #include "proto/exec.h"
@@ -31,14 +37,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RETRY_MS 10
 /* Frames for the guest: the request (one frame) and room to read stdin. */
 #define SOCKOUT_SIZE (4u * FRAME_MAX_SIZE)
-/* Output decoded but not yet written: the stream is not read past this. */
+/* Output decoded but not yet written: the stream is not read past this.
+ * A frame's payload can grow 3x through the terminal filter. */
 #define OUT_HIGH (256u * 1024)
-#define OUT_SIZE (OUT_HIGH + FRAME_MAX_PAYLOAD)
+#define OUT_SIZE (OUT_HIGH + TERMFILTER_OUT_MAX(FRAME_MAX_PAYLOAD) + TILDE_HELP_MAX)
 /* A write to a terminal after POLLOUT that never blocks for long. */
 #define TTY_CHUNK 4096u
+/* A second SIGINT or SIGTERM this soon after the first ends the session
+ * here instead of being forwarded. */
+#define SECOND_SIGNAL_MS 3000
+/* Exit status after ~. (as ssh). */
+#define STATUS_TILDE 255
+/* Between RESUME attempts a restored guest refused (see exec_resume). */
+#define RESUME_RETRY_MS 10
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
@@ -55,8 +68,7 @@ struct run {
 	sigset_t oldmask;
 	struct sigaction oldpipe;
 	bool sigs_set;
-	struct termios saved;
-	bool raw;		/* stdin was put in raw mode */
+	struct localtty lt;	/* the user's terminal */
 	int oldfl[3];		/* fd flags to restore, -1: untouched */
 
 	struct frame_decoder *dec;
@@ -66,10 +78,16 @@ struct run {
 	struct buf sockout;
 	struct buf out[2];	/* stdout, stderr */
 	bool out_dead[2];	/* EPIPE: discarded from then on */
-	bool out_tty[2];	/* stdout, stderr are terminals */
+	bool out_cut[2];	/* output dropped, maybe inside a sequence */
 	bool stdin_open;
 	uint64_t pending_sigs;	/* bit N-1: SIGNAL N to send */
 	bool pending_winsize;
+
+	bool tilde_on;		/* ~. works: a TTY session on a raw terminal */
+	struct tilde tilde;
+	uint8_t *inbuf;		/* keys read, before the ~ escape */
+	int64_t first_sig_ms;	/* the last SIGINT/SIGTERM forwarded, or 0 */
+	int local_end;		/* 0, or the signal or '~' that ended it here */
 
 	bool ended;
 	int status;
@@ -92,94 +110,6 @@ static int failed(struct run *r, int err, const char *fmt, ...)
 	va_end(ap);
 	r->err = err;
 	return err;
-}
-
-/* ---- connecting ---- */
-
-/* Reads the handshake's answer a byte at a time (nothing after it is
- * taken): 1 for "OK ...", 0 if the VMM closed (no listener on the port
- * yet), -ETIMEDOUT or -errno. */
-static int read_ok(int fd, int64_t deadline)
-{
-	char line[32];
-	size_t n = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - clock_ms();
-		ssize_t k;
-		char c;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(left > INT_MAX ? INT_MAX : left)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (!pfd.revents)
-			continue;
-		k = recv(fd, &c, 1, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == ECONNRESET)
-			return 0;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return 0;
-		if (c == '\n')
-			break;
-		if (n == sizeof(line) - 1)
-			return -EPROTO;
-		line[n++] = c;
-	}
-	line[n] = '\0';
-	return strncmp(line, "OK ", 3) == 0 ? 1 : -EPROTO;
-}
-
-/* A stream to guest port, or -errno: -ETIMEDOUT, -ESRCH (not alive). */
-static int vsock_connect(const char *path, unsigned int port, int timeout_ms,
-			 bool (*alive)(void *), void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	char hello[32];
-	int n;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	n = snprintf(hello, sizeof(hello), "CONNECT %u\n", port);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
-
-		if (fd < 0)
-			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			if (send(fd, hello, (size_t)n, MSG_NOSIGNAL) == n) {
-				r = read_ok(fd, deadline);
-				if (r == 1)
-					return fd;
-				if (r < 0 && r != -ECONNRESET && r != -EPIPE) {
-					close(fd);
-					return r;
-				}
-			}
-		} else if (errno != ENOENT && errno != ECONNREFUSED &&
-			   errno != EAGAIN) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		/* The VMM is not listening yet, or the guest is not. */
-		close(fd);
-		if (alive && !alive(arg))
-			return -ESRCH;
-		if (clock_ms() + RETRY_MS > deadline)
-			return -ETIMEDOUT;
-		clock_sleep_ms(RETRY_MS);
-	}
 }
 
 /* ---- the request ---- */
@@ -330,25 +260,26 @@ static void restore_signals(struct run *r)
 	r->sigs_set = false;
 }
 
-static void make_raw(struct run *r)
+/* The session ends here, not in the guest: by ~. or a second signal.
+ * Output not yet written is dropped (the user asked to get out; the
+ * terminal may be what is stuck). */
+static void end_locally(struct run *r, int how)
 {
-	struct termios t;
-
-	if (!isatty(0) || tcgetattr(0, &r->saved) < 0)
+	if (r->local_end)
 		return;
-	t = r->saved;
-	/* Every byte, ^C and ^Z included, goes to the guest's terminal,
-	 * whose line discipline does what this one would have done. */
-	cfmakeraw(&t);
-	if (tcsetattr(0, TCSADRAIN, &t) == 0)
-		r->raw = true;
-}
-
-static void restore_tty(struct run *r)
-{
-	if (r->raw)
-		tcsetattr(0, TCSADRAIN, &r->saved);
-	r->raw = false;
+	r->local_end = how;
+	for (int i = 0; i < 2; i++) {
+		r->out_cut[i] |= r->out[i].len > 0;
+		r->out[i].off = r->out[i].len = 0;
+	}
+	if (r->ended)
+		return;		/* the command's own status stands */
+	r->ended = true;
+	r->status = how == '~' ? STATUS_TILDE : 128 + how;
+	snprintf(r->msg, sizeof(r->msg), "session ended by %s; the command "
+		 "in the sandbox is hung up", how == '~' ? "~." :
+		 how == SIGINT ? "a second SIGINT within 3 s" :
+		 "a second SIGTERM within 3 s");
 }
 
 /* Pipes and files are made non-blocking (terminals are shared with the
@@ -416,22 +347,79 @@ static void queue_control(struct run *r)
 	}
 }
 
+/* Text of ours for the terminal, after the guest's output (which ends
+ * between sequences: the filter holds a partial one back). */
+static void say_on_tty(struct run *r, const char *text)
+{
+	struct buf *b = &r->out[0];
+	size_t len = strlen(text);
+
+	if (!r->lt.out_tty[0] || r->out_dead[0] || b->cap - b->off - b->len < len)
+		return;
+	memcpy(b->p + b->off + b->len, text, len);
+	b->len += len;
+}
+
+/* Keys typed while the guest has not taken the last 256 KiB of them: with
+ * the ~ escape, still read, so that ~. works whatever the guest does, and
+ * dropped, as a full terminal input queue drops them. */
+static void scan_keys_only(struct run *r)
+{
+	uint8_t in[1024], out[sizeof(in) + 1];
+	unsigned int act;
+	ssize_t n = read(0, in, sizeof(in));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The terminal went away. Its end would be STDIN_EOF, which
+		 * the guest ignores on a TTY: no more reading. */
+		r->stdin_open = false;
+		return;
+	}
+	tilde_scan(&r->tilde, in, (size_t)n, out, &act);
+	if (act & TILDE_HELP)
+		say_on_tty(r, tilde_help);
+	if (act & TILDE_END)
+		end_locally(r, '~');
+}
+
 static void read_stdin(struct run *r)
 {
 	size_t room = sockout_room(r), max;
+	uint8_t *dst;
 	ssize_t n;
 
-	if (room < FRAME_HEADER_SIZE + 64)
+	if (room < FRAME_HEADER_SIZE + 64 + 2) {
+		if (r->tilde_on)
+			scan_keys_only(r);
 		return;
+	}
 	max = room - FRAME_HEADER_SIZE - 64;	/* 64: kept for SIGNAL */
 	if (max > FRAME_MAX_PAYLOAD)
 		max = FRAME_MAX_PAYLOAD;
-	n = read(0, sockout_tail(r) + FRAME_HEADER_SIZE, max);
+	dst = sockout_tail(r) + FRAME_HEADER_SIZE;
+	/* With the ~ escape, keys are read beside and what is not an
+	 * escape copied in: one ~ held from before may come out too. */
+	n = r->tilde_on ? read(0, r->inbuf, max - 1) : read(0, dst, max);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n > 0 && r->tilde_on) {
+		unsigned int act;
+
+		n = (ssize_t)tilde_scan(&r->tilde, r->inbuf, (size_t)n, dst, &act);
+		if (act & TILDE_HELP)
+			say_on_tty(r, tilde_help);
+		if (act & TILDE_END) {
+			end_locally(r, '~');
+			return;
+		}
+		if (n == 0)
+			return;
+	}
 	if (n > 0) {
 		n = exec_data_encode(sockout_tail(r), room, EXEC_MSG_STDIN_DATA,
-				     sockout_tail(r) + FRAME_HEADER_SIZE, (size_t)n);
+				     dst, (size_t)n);
 		if (n > 0)
 			r->sockout.len += (size_t)n;
 		return;
@@ -450,7 +438,7 @@ static void write_out(struct run *r, int i)
 	size_t len = b->len;
 	ssize_t n;
 
-	if (r->out_tty[i] && len > TTY_CHUNK)
+	if (r->lt.out_tty[i] && len > TTY_CHUNK)
 		len = TTY_CHUNK;
 	n = write(i + 1, b->p + b->off, len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -476,14 +464,20 @@ static void write_out(struct run *r, int i)
 static void append_out(struct run *r, int i, const uint8_t *p, size_t len)
 {
 	struct buf *b = &r->out[i];
+	size_t need = r->lt.filt[i] ? TERMFILTER_OUT_MAX(len) : len;
 
 	if (r->out_dead[i])
 		return;
-	if (b->off && b->cap - b->off - b->len < len) {
+	if (b->off && b->cap - b->off - b->len < need) {
 		memmove(b->p, b->p + b->off, b->len);
 		b->off = 0;
 	}
-	/* Cannot overflow: decoding stops at OUT_HIGH, a frame adds 64 KiB. */
+	/* Cannot overflow: decoding stops at OUT_HIGH, a frame adds 64 KiB,
+	 * 3x that through the filter. */
+	if (r->lt.filt[i]) {
+		b->len += termfilter_feed(r->lt.filt[i], p, len, b->p + b->off + b->len);
+		return;
+	}
 	memcpy(b->p + b->off + b->len, p, len);
 	b->len += len;
 }
@@ -530,6 +524,8 @@ static int handle_frame(struct run *r, const struct frame *f)
 			 ? m.u.error.msg : exec_error_name(m.u.error.code));
 		break;
 	default:	/* STARTED */
+		if (r->o->started)
+			r->o->started(r->o->started_arg);
 		break;
 	}
 	return 0;
@@ -608,13 +604,19 @@ static void read_signals(struct run *r)
 		} else if (sig == SIGCONT) {
 			/* Back from a stop: the shell may have reset the
 			 * terminal meanwhile. */
-			if (r->raw) {
-				struct termios t = r->saved;
-
-				cfmakeraw(&t);
-				tcsetattr(0, TCSADRAIN, &t);
-			}
+			localtty_raw_again(&r->lt);
 			r->pending_winsize = r->tty;
+		} else if (sig == SIGINT || sig == SIGTERM) {
+			/* The first is the command's; a second within 3 s
+			 * means the user wants out, whatever the guest does. */
+			int64_t now = clock_ms();
+
+			if (r->first_sig_ms && now - r->first_sig_ms <= SECOND_SIGNAL_MS) {
+				end_locally(r, sig);
+				return;
+			}
+			r->first_sig_ms = now;
+			r->pending_sigs |= 1ull << (sig - 1);
 		} else if (sig >= 1 && sig <= 64) {
 			r->pending_sigs |= 1ull << (sig - 1);
 		}
@@ -645,7 +647,8 @@ static int loop(struct run *r)
 				ev |= POLLOUT;
 			isock = np;
 			pfd[np++] = (struct pollfd){ .fd = r->sock, .events = ev };
-			if (r->stdin_open && sockout_room(r) >= FRAME_MAX_SIZE) {
+			if (r->stdin_open && (r->tilde_on ||
+					      sockout_room(r) >= FRAME_MAX_SIZE)) {
 				iin = np;
 				pfd[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
 			}
@@ -681,7 +684,7 @@ static int loop(struct run *r)
 		if (isock >= 0 && ((pfd[isock].revents & ~POLLOUT) || r->r_len) &&
 		    (ret = read_sock(r)) < 0)
 			return ret;
-		if (iin >= 0 && pfd[iin].revents)
+		if (iin >= 0 && pfd[iin].revents && !r->ended)
 			read_stdin(r);
 	}
 }
@@ -701,14 +704,15 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	r->oldfl[0] = r->oldfl[1] = r->oldfl[2] = -1;
 	r->stdin_open = true;
 	r->tty = o->tty < 0 ? isatty(0) && isatty(1) : o->tty > 0;
-	r->out_tty[0] = isatty(1);
-	r->out_tty[1] = isatty(2);
+	localtty_init(&r->lt);
 	r->sockout = (struct buf){ .p = malloc(SOCKOUT_SIZE), .cap = SOCKOUT_SIZE };
 	r->out[0] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
 	r->out[1] = (struct buf){ .p = malloc(OUT_SIZE), .cap = OUT_SIZE };
 	r->rbuf = malloc(FRAME_MAX_SIZE);
+	r->inbuf = malloc(FRAME_MAX_PAYLOAD);
 	r->dec = malloc(sizeof(*r->dec));
-	if (!r->sockout.p || !r->out[0].p || !r->out[1].p || !r->rbuf || !r->dec) {
+	if (!r->sockout.p || !r->out[0].p || !r->out[1].p || !r->rbuf ||
+	    !r->inbuf || !r->dec) {
 		ret = failed(r, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -744,15 +748,29 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 		goto out;
 	}
 	if (r->tty)
-		make_raw(r);
+		localtty_raw(&r->lt);
+	ret = localtty_filters(&r->lt, r->tty);
+	/* ~. works in a TTY session on a raw terminal. */
+	r->tilde_on = r->tty && r->lt.raw;
+	tilde_init(&r->tilde);
+	if (ret < 0) {
+		failed(r, ret, "out of memory");
+		goto out;
+	}
 	set_nonblocking_stdio(r);
 	ret = loop(r);
 	if (ret == 0)
 		ret = r->status;
 out:
 	restore_stdio(r);
-	restore_tty(r);
+	{
+		bool cut[2] = { r->out[0].len || r->out_cut[0], r->out[1].len || r->out_cut[1] };
+
+		localtty_restore(&r->lt, cut, r->out_dead);
+	}
 	restore_signals(r);
+	if (o->ended_locally)
+		*o->ended_locally = r->local_end != 0;
 	if (r->sock >= 0)
 		close(r->sock);
 	/* After the terminal is itself again, so the message reads right. */
@@ -762,7 +780,9 @@ out:
 	free(r->out[0].p);
 	free(r->out[1].p);
 	free(r->rbuf);
+	free(r->inbuf);
 	free(r->dec);
+	localtty_free(&r->lt);
 	free(r);
 	return ret;
 }
@@ -854,9 +874,9 @@ int exec_resume(const char *vsock_path, uint64_t upper_size, int timeout_ms,
 		clock_gettime(CLOCK_REALTIME, &now);
 		m.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 		r = control_request(vsock_path, &m, (int)(deadline - clock_ms()), alive, arg);
-		if (r != -ECONNRESET || clock_ms() + RETRY_MS >= deadline)
+		if (r != -ECONNRESET || clock_ms() + RESUME_RETRY_MS >= deadline)
 			break;
-		clock_sleep_ms(RETRY_MS);
+		clock_sleep_ms(RESUME_RETRY_MS);
 	}
 	explicit_bzero(m.seed, sizeof(m.seed));
 	return r;

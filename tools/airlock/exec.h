@@ -25,6 +25,12 @@ struct exec_opts {
 	/* -1: a TTY if stdin and stdout are both terminals; 0: three pipes
 	 * (stdout and stderr apart, stdin's EOF delivered); 1: a TTY. */
 	int tty;
+	/* Called once the command has started (NULL: nothing to call). */
+	void (*started)(void *arg);
+	void *started_arg;
+	/* If not NULL: set to whether the user ended the session here (~.
+	 * or a second signal), when the guest may not have. */
+	bool *ended_locally;
 };
 
 /* Connects to the guest's exec port through the VMM's vsock socket at
@@ -36,7 +42,10 @@ struct exec_opts {
  * Returns the status to exit with: the command's exit code, 128+N if
  * signal N killed it, or for a command that could not start 127 (not
  * found), 126 (not executable), 125 (anything else: bad user, cwd, ...),
- * after printing airlock-init's reason on stderr. On a failure of the host
+ * after printing airlock-init's reason on stderr. If the user ended the
+ * session here, after one line saying so: 255 for `~.` typed at the start
+ * of a line (a TTY session), 128+N for a second SIGINT or SIGTERM (N)
+ * within 3 s of the first. On a failure of the host
  * side or the connection it prints one message on stderr ("airlock: ...")
  * and returns a negative errno: -ETIMEDOUT (no exec service within
  * timeout_ms), -ESRCH (alive() said the VM is gone), -ECONNRESET (the
@@ -47,10 +56,13 @@ struct exec_opts {
  *
  * While it runs it owns this process's stdio and these signals: SIGINT,
  * SIGTERM, SIGHUP and SIGQUIT are forwarded to the command's process
- * group (the relay goes on until the command ends), SIGWINCH and SIGCONT
- * are handled on a TTY, SIGPIPE is ignored. With a TTY, stdin is put in
- * raw mode. Everything (signal mask and dispositions, terminal mode, fd
- * flags) is restored before it returns, on every path. Not thread-safe. */
+ * group (the relay goes on until the command ends; a second SIGINT or
+ * SIGTERM within 3 s ends it here), SIGWINCH and SIGCONT are handled on a
+ * TTY, SIGPIPE is ignored. With a TTY, stdin is put in raw mode. Output to
+ * a terminal passes the terminal filter (lib/termfilter.h); to a pipe or
+ * file it is byte-exact. Everything (signal mask and dispositions,
+ * terminal modes the guest switched on, terminal mode, fd flags) is
+ * restored before it returns, on every path. Not thread-safe. */
 int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
 	     bool (*alive)(void *arg), void *arg);
 

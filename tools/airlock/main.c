@@ -3,10 +3,13 @@
  * guest) do the work. Exit statuses follow docker run: the command's own,
  * 125 when airlock itself failed, 126/127 when the command could not run. */
 #include "tools/airlock/args.h"
+#include "tools/airlock/control.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "tools/airlock/policy.h"
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/snapshot.h"
+#include "tools/airlock/supervise.h"
 #include "lib/clock.h"
 #include "lib/size.h"
 
@@ -28,7 +31,11 @@
 #define MAX_ENV 1024		/* as the exec protocol allows */
 #define MAX_MEM_MIB (1024ull * 1024)
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
+/* After ~. or a second signal: the time the VM gets to power off. */
+#define LOCAL_END_POWEROFF_MS 5000
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
+#define CONTROL_TIMEOUT_MS 2000	/* a supervisor answers at once */
+#define STOP_EXTRA_MS 20000	/* after the grace time: power-off, then kill */
 
 static const char usage_text[] =
 	"usage: airlock COMMAND [OPTIONS]\n"
@@ -42,6 +49,7 @@ static const char usage_text[] =
 	"  ls [--json]                          list sandboxes\n"
 	"  stop [-t SECONDS] NAME...            stop running sandboxes\n"
 	"  rm NAME...                           remove stopped sandboxes and their disks\n"
+	"  policy show|allow|deny|log ...       the network policy of sandboxes\n"
 	"  template warm [-m SIZE] [--cpus N] T  make template T's snapshot now\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
@@ -72,6 +80,9 @@ static const char run_usage[] =
 	"  -t, --tty            use a terminal even if stdin or stdout is not one\n"
 	"  -T, --no-tty         use pipes even on a terminal\n"
 	"  --rm                 use a new sandbox and remove it afterwards\n"
+	"  --allow HOST[:PORT]  allow one more name (any rule) for this run only\n"
+	"  --network MODE       allowlist (default: the policy, `airlock policy show`),\n"
+	"                       open (every public address), none (no network device)\n"
 	"  --cold               boot the kernel, not the template's snapshot\n"
 	"  --warm-only          start from the template's snapshot or not at all\n"
 	"                       (exit 2 where a cold boot would be needed)\n";
@@ -134,7 +145,8 @@ static int add_env(struct cmd_opts *c, const char *arg)
 
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
-enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_COLD, O_WARM_ONLY };
+enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_ALLOW,
+       O_NETWORK, O_COLD, O_WARM_ONLY };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -187,6 +199,8 @@ static int cmd_run(int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "no-tty", no_argument, NULL, 'T' },
 		{ "rm", no_argument, NULL, O_RM },
+		{ "allow", required_argument, NULL, O_ALLOW },
+		{ "network", required_argument, NULL, O_NETWORK },
 		{ "cold", no_argument, NULL, O_COLD },
 		{ "warm-only", no_argument, NULL, O_WARM_ONLY },
 		{ "help", no_argument, NULL, 'h' },
@@ -194,6 +208,7 @@ static int cmd_run(int argc, char **argv)
 	};
 	enum snapshot_mode start = SNAPSHOT_AUTO;
 	struct cmd_opts c = { .tty = -1 };
+	struct net_opts net = { .network = "allowlist" };
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -205,7 +220,9 @@ static int cmd_run(int argc, char **argv)
 	bool rm = false, mem_set = false, cpus_set = false, created = false;
 	struct template_ref t;
 	struct sandbox sb = { .lock_fd = -1 };
+	struct supervisor sv = { .vmm = 0 };
 	struct exec_opts eo;
+	bool local_end = false;
 	unsigned long v;
 	uint64_t mib;
 	int opt, r, status = EXIT_AIRLOCK;
@@ -262,6 +279,29 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_WARM_ONLY:
 			start = SNAPSHOT_WARM_ONLY;
+			break;
+		case O_ALLOW: {
+			struct rule rule;
+			char why[300];
+
+			if (rule_parse(optarg, &rule, why, sizeof(why))) {
+				say("--allow: %s", why);
+				goto out;
+			}
+			if (net.nallow >= NET_MAX_ALLOW) {
+				say("--allow: at most %d", NET_MAX_ALLOW);
+				goto out;
+			}
+			net.allow[net.nallow++] = optarg;
+			break;
+		}
+		case O_NETWORK:
+			if (strcmp(optarg, "allowlist") && strcmp(optarg, "open") &&
+			    strcmp(optarg, "none")) {
+				say("--network '%s': allowlist, open or none", optarg);
+				goto out;
+			}
+			net.network = optarg;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
@@ -340,26 +380,36 @@ static int cmd_run(int argc, char **argv)
 			goto out_close;
 	}
 
-	r = snapshot_start(&sb, &paths, start);
+	sv.net_opts = &net;
+	sv.start_mode = start;
+	r = supervisor_start(&sv, &sb, &paths);
 	if (r == -EAGAIN)
 		status = EXIT_USAGE;	/* --warm-only, and no snapshot */
 	if (r)
 		goto out_close;
 	exec_opts_from(&eo, &c, argc, argv);
-	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, sandbox_vmm_alive, &sb);
-	if (r < 0 && !sandbox_vmm_alive(&sb)) {
+	eo.started = supervisor_running;
+	eo.started_arg = &sv;
+	eo.ended_locally = &local_end;
+	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, supervisor_vmm_alive, &sv);
+	if (r < 0 && !supervisor_vmm_alive(&sv)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
 		    "the sandbox's VM stopped before the command could run:");
-		sandbox_print_log(&sb);
+		supervisor_print_log(&sv);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
 	/* The command's status stands even if the VM does not stop cleanly
-	 * (sandbox_shutdown says so). A sandbox about to be removed needs no
-	 * clean disk: sandbox_close() ends its VM at once. */
+	 * (supervisor_shutdown says so). A user who ended the session from
+	 * here may have done so because the guest stopped answering: the
+	 * VM gets less time. A sandbox about to be removed needs no clean
+	 * disk: supervisor_close() ends its VM and network at once. */
+	if (local_end)
+		sv.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
 	if (!(rm && created))
-		sandbox_shutdown(&sb);
+		supervisor_shutdown(&sv);
 
 out_close:
+	supervisor_close(&sv);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)
 		say("cannot remove sandbox '%s' (%s)", name, sb.dir);
@@ -370,7 +420,9 @@ out:
 
 static bool sandbox_still_running(void *arg)
 {
-	return sandbox_running(arg);
+	struct control_status st;
+
+	return control_status(arg, CONTROL_TIMEOUT_MS, &st) == 0;
 }
 
 static int cmd_exec(int argc, char **argv)
@@ -418,10 +470,14 @@ static int cmd_exec(int argc, char **argv)
 		say("no sandbox '%s' (airlock ls lists them)", argv[optind]);
 	if (r)
 		goto out;
-	if (!sandbox_running(&sb)) {
-		say("sandbox '%s' is not running: `airlock run --name %s` starts it",
-		    sb.name, sb.name);
-		goto out;
+	{
+		struct control_status st;
+
+		if (control_status(&sb, CONTROL_TIMEOUT_MS, &st) < 0) {
+			say("sandbox '%s' is not running: `airlock run --name %s` starts it",
+			    sb.name, sb.name);
+			goto out;
+		}
 	}
 	optind++;
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
@@ -513,6 +569,7 @@ static int cmd_ls(int argc, char **argv)
 		       "MEMORY", "CPUS", "DISK", "CREATED");
 	for (size_t i = 0; i < n; i++) {
 		struct sandbox sb;
+		struct control_status cst;
 		char created[32];
 		bool running;
 		struct tm tm;
@@ -522,26 +579,34 @@ static int cmd_ls(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		running = sandbox_running(&sb);
+		running = control_status(&sb, CONTROL_TIMEOUT_MS, &cst) == 0;
 		ct = (time_t)sb.set.created;
 		strftime(created, sizeof(created), "%Y-%m-%d %H:%M",
 			 localtime_r(&ct, &tm));
 		if (json) {
-			json_array_append_new(arr, json_pack(
+			json_t *o = json_pack(
 				"{s:s, s:s, s:s, s:s, s:I, s:i, s:I, s:I, s:I}",
 				"name", sb.name, "template", sb.set.template_name,
 				"template_dir", sb.set.template_dir,
-				"status", running ? "running" : "stopped",
+				"status", running ? cst.state : "stopped",
 				"memory_mib", (json_int_t)sb.set.mem_mib, "cpus", (int)sb.set.cpus,
 				"disk_bytes", (json_int_t)sb.set.disk_bytes,
 				"disk_used_bytes", (json_int_t)disk_used(&sb),
-				"created", (json_int_t)sb.set.created));
+				"created", (json_int_t)sb.set.created);
+
+			/* Who runs it: the supervisor and its VMM. */
+			if (o && running) {
+				json_object_set_new(o, "pid", json_integer(cst.pid));
+				json_object_set_new(o, "vmm_pid", json_integer(cst.vmm_pid));
+				json_object_set_new(o, "started", json_integer(cst.started));
+			}
+			json_array_append_new(arr, o);
 		} else {
 			char used[32];
 
 			human(disk_used(&sb), used, sizeof(used));
 			printf("%-28s %-10s %-8s %6lluM %4u %10s  %s\n", sb.name,
-			       sb.set.template_name, running ? "running" : "stopped",
+			       sb.set.template_name, running ? cst.state : "stopped",
 			       (unsigned long long)sb.set.mem_mib, sb.set.cpus, used, created);
 		}
 	}
@@ -567,37 +632,13 @@ static const char stop_usage[] =
 	"even that does not end it, its `airlock run` is killed. A stopped sandbox\n"
 	"is left as it is.\n";
 
-static bool runner_gone(const struct sandbox *sb)
-{
-	return !sandbox_running(sb);
-}
-
-static bool vmm_gone(const struct sandbox *sb)
-{
-	return sandbox_vmm_pid(sb) == 0;
-}
-
-/* Waits up to ms for gone(sb), polling. */
-static bool wait_gone(bool (*gone)(const struct sandbox *), const struct sandbox *sb,
-		      int64_t ms)
-{
-	int64_t end = clock_ms() + ms;
-
-	while (!gone(sb)) {
-		if (clock_ms() >= end)
-			return false;
-		usleep(50 * 1000);
-	}
-	return true;
-}
-
-/* SIGTERM to the command (through its `airlock run`, which forwards it);
- * then POWEROFF through the control port; then SIGKILL to `airlock run` and
- * to the VMM, found by the locks they hold on the sandbox's files. */
+/* Asks the sandbox's supervisor to stop it (SIGTERM to the command,
+ * power-off after the grace time, then kill) and waits for it to be gone;
+ * a supervisor that does not go in time is killed, and its VMM with it. */
 static int stop_one(const struct airlock_paths *paths, const char *name, int64_t grace_ms)
 {
 	struct sandbox sb;
-	pid_t runner, vmm;
+	pid_t pid = 0;
 	int r = sandbox_open(&sb, paths, name);
 
 	if (r == -ENOENT) {
@@ -609,23 +650,22 @@ static int stop_one(const struct airlock_paths *paths, const char *name, int64_t
 			say("cannot open sandbox '%s': %s", name, strerror(-r));
 		return 1;
 	}
-	runner = sandbox_runner(&sb);
-	if (runner > 0 && kill(runner, SIGTERM) == 0 && wait_gone(runner_gone, &sb, grace_ms))
-		goto stopped;
-	if (sandbox_running(&sb) && exec_poweroff(sb.sock, 5000, NULL, NULL) == 0 &&
-	    wait_gone(runner_gone, &sb, 10000))
-		goto stopped;
-	if ((runner = sandbox_runner(&sb)) > 0)
-		kill(runner, SIGKILL);
-	if ((vmm = sandbox_vmm_pid(&sb)) > 0)
-		kill(vmm, SIGKILL);
-	if (!wait_gone(runner_gone, &sb, 5000) || !wait_gone(vmm_gone, &sb, 5000)) {
-		say("sandbox '%s' is still running: its processes could not be stopped", name);
-		sandbox_close(&sb);
+	r = control_stop(&sb, CONTROL_TIMEOUT_MS, (int)grace_ms, (int)grace_ms + STOP_EXTRA_MS,
+			 &pid);
+	if (r == -ETIMEDOUT && pid > 0) {
+		/* Its VMM goes with it (PR_SET_PDEATHSIG). */
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 100 && sandbox_running(&sb); i++)
+			clock_sleep_ms(50);
+		r = sandbox_running(&sb) ? -ETIMEDOUT : 0;
+	} else if (r == -ENOENT || r == -ECONNREFUSED) {
+		r = 0;		/* not running: left as it is */
+	}
+	if (r) {
+		say("sandbox '%s' is still running: its processes could not be stopped (%s)",
+		    name, strerror(-r));
 		return 1;
 	}
-stopped:
-	sandbox_close(&sb);
 	puts(name);
 	return 0;
 }
@@ -712,6 +752,7 @@ int main(int argc, char **argv)
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
 		{ "template", cmd_template },
+		{ "policy", cmd_policy },
 	};
 
 	if (argc < 2) {

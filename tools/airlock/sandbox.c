@@ -4,7 +4,6 @@
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/blank.h"
-#include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 
 #include <dirent.h>
@@ -30,8 +29,6 @@
 #error "AIRLOCK_BUILD_VMM: the build's airlock-vmm, set by meson"
 #endif
 
-#define POWEROFF_WAIT_MS 30000	/* airlock-init flushes the disk first */
-#define TERM_WAIT_MS 5000
 
 static int copy_path(char *dst, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -440,70 +437,6 @@ int sandbox_lock(struct sandbox *sb)
 	return 0;
 }
 
-/* Has process pid the file with st's identity open? */
-static bool has_open(pid_t pid, const struct stat *st)
-{
-	char dir[32];
-	struct dirent *e;
-	bool found = false;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
-	if (!(d = opendir(dir)))
-		return false;
-	while (!found && (e = readdir(d))) {
-		struct stat fst;
-
-		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &fst, 0) == 0 &&
-		    fst.st_dev == st->st_dev && fst.st_ino == st->st_ino)
-			found = true;
-	}
-	closedir(d);
-	return found;
-}
-
-/* The process holding an flock on the file at path; 0 if none. From
- * /proc/locks ("N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"), by
- * inode number, and confirmed through the holder's open files: the device
- * there is the underlying file system's, which on an overlay is not the
- * one stat() says. */
-static pid_t flock_holder(const char *path)
-{
-	struct stat st;
-	char line[256];
-	pid_t pid = 0;
-	FILE *f;
-
-	if (stat(path, &st) < 0 || !(f = fopen("/proc/locks", "re")))
-		return 0;
-	while (!pid && fgets(line, sizeof(line), f)) {
-		char type[16];
-		long p;
-		unsigned long long ino;
-
-		if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%llu", type, &p, &ino) == 3 &&
-		    strcmp(type, "FLOCK") == 0 && p > 1 && p <= INT_MAX &&
-		    ino == (unsigned long long)st.st_ino && has_open((pid_t)p, &st))
-			pid = (pid_t)p;
-	}
-	fclose(f);
-	return pid;
-}
-
-pid_t sandbox_runner(const struct sandbox *sb)
-{
-	char path[PATH_MAX];
-
-	return copy_path(path, sizeof(path), "%s/lock", sb->dir) ? 0 : flock_holder(path);
-}
-
-pid_t sandbox_vmm_pid(const struct sandbox *sb)
-{
-	char path[PATH_MAX];
-
-	return copy_path(path, sizeof(path), "%s/disk.ext4", sb->dir) ? 0 : flock_holder(path);
-}
-
 bool sandbox_running(const struct sandbox *sb)
 {
 	int fd = open_lock(sb);
@@ -540,179 +473,11 @@ int paths_check(const struct airlock_paths *p)
 	return r;
 }
 
-int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p)
-{
-	return sandbox_boot_vm(sb, p, NULL);
-}
-
-int sandbox_boot_vm(struct sandbox *sb, const struct airlock_paths *p,
-		    const char *const *restore)
-{
-	char mem[24], cpus[16], tdisk[PATH_MAX + 4], disk[PATH_MAX], console[PATH_MAX];
-	char log[PATH_MAX], image[PATH_MAX];
-	char *const envp[] = { NULL };
-	int r, logfd;
-	pid_t pid;
-
-	r = paths_check(p);
-	if (r)
-		return r;
-	if (copy_path(image, sizeof(image), "%s/rootfs.ext4", sb->set.template_dir) ||
-	    copy_path(tdisk, sizeof(tdisk), "%s,ro", image) ||
-	    copy_path(disk, sizeof(disk), "%s/disk.ext4", sb->dir) ||
-	    copy_path(console, sizeof(console), "%s/console.log", sb->dir) ||
-	    copy_path(log, sizeof(log), "%s/vmm.log", sb->dir))
-		return -ENAMETOOLONG;
-	r = check_file("template image", image,
-		       "the sandbox's template is gone; rebuild it or remove the sandbox");
-	if (r)
-		return r;
-	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)sb->set.mem_mib);
-	snprintf(cpus, sizeof(cpus), "%u", sb->set.cpus);
-	logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		say("cannot create %s: %s", log, strerror(errno));
-		return -errno;
-	}
-	unlink(sb->sock);
-	unlink(console);	/* this boot's console only; the VMM appends */
-
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(logfd);
-		return r;
-	}
-	if (pid == 0) {
-		const char *argv[32] = {
-			"airlock-vmm", "--cpus", cpus, "--memory", mem,
-			"--disk", tdisk, "--disk", disk, "--vsock", sb->sock,
-			"--console", console,
-		};
-		size_t n = 13;
-
-		/* A restored VM has its kernel, initrd and command line. */
-		if (!restore) {
-			argv[n++] = "--kernel";
-			argv[n++] = p->kernel;
-			argv[n++] = "--initrd";
-			argv[n++] = p->initrd;
-			argv[n++] = "--cmdline";
-			argv[n++] = SANDBOX_CMDLINE;
-		}
-		for (; restore && *restore && n < sizeof(argv) / sizeof(argv[0]) - 1; restore++)
-			argv[n++] = *restore;
-		sigset_t none;
-		int devnull = open("/dev/null", O_RDWR);
-
-		/* Its own process group: a ^C on the user's terminal is the
-		 * guest command's to get (forwarded), not the VMM's. If we
-		 * die, it goes too. */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(125);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(logfd, 2) < 0)
-			_exit(125);
-		execve(p->vmm, (char *const *)argv, envp);
-		dprintf(2, "airlock: cannot run %s: %s\n", p->vmm, strerror(errno));
-		_exit(125);
-	}
-	close(logfd);
-	sb->vmm = pid;
-	sb->vmm_reaped = false;
-	return 0;
-}
-
-bool sandbox_vmm_alive(void *arg)
-{
-	struct sandbox *sb = arg;
-	pid_t r;
-
-	if (sb->vmm <= 0 || sb->vmm_reaped)
-		return false;
-	r = waitpid(sb->vmm, &sb->vmm_status, WNOHANG);
-	if (r == sb->vmm || (r < 0 && errno == ECHILD)) {
-		sb->vmm_reaped = true;
-		return false;
-	}
-	return true;
-}
-
-/* Waits up to ms for the VMM to end; true if it did. */
-static bool wait_vmm(struct sandbox *sb, int ms)
-{
-	const struct timespec step = { 0, 5 * 1000 * 1000 };
-
-	for (int waited = 0; sandbox_vmm_alive(sb); waited += 5) {
-		if (waited >= ms)
-			return false;
-		nanosleep(&step, NULL);
-	}
-	return true;
-}
-
-void sandbox_print_log(const struct sandbox *sb)
-{
-	char path[PATH_MAX], line[1024];
-	FILE *f;
-
-	if (copy_path(path, sizeof(path), "%s/vmm.log", sb->dir))
-		return;
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "  %s", line);
-	fclose(f);
-}
-
-int sandbox_shutdown(struct sandbox *sb)
-{
-	int st;
-
-	if (sandbox_vmm_alive(sb)) {
-		/* Refused (not timed out): the guest may be powering off
-		 * already, for `airlock stop`; give it the same time. */
-		int r = exec_poweroff(sb->sock, POWEROFF_WAIT_MS, sandbox_vmm_alive, sb);
-
-		if (r == -ETIMEDOUT || !wait_vmm(sb, POWEROFF_WAIT_MS)) {
-			say("sandbox '%s' did not stop by itself; stopping its VM", sb->name);
-			kill(sb->vmm, SIGTERM);
-			if (!wait_vmm(sb, TERM_WAIT_MS)) {
-				kill(sb->vmm, SIGKILL);
-				wait_vmm(sb, TERM_WAIT_MS);
-			}
-			return -ETIMEDOUT;
-		}
-	}
-	if (!sb->vmm_reaped)
-		return 0;
-	st = sb->vmm_status;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	if (WIFEXITED(st))
-		say("the VM of sandbox '%s' ended with status %d:", sb->name, WEXITSTATUS(st));
-	else
-		say("the VM of sandbox '%s' was killed by signal %d:", sb->name, WTERMSIG(st));
-	sandbox_print_log(sb);
-	return -EIO;
-}
-
 void sandbox_close(struct sandbox *sb)
 {
-	if (sb->vmm > 0 && sandbox_vmm_alive(sb)) {
-		kill(sb->vmm, SIGKILL);
-		wait_vmm(sb, TERM_WAIT_MS);
-	}
 	if (sb->lock_fd >= 0)
 		close(sb->lock_fd);
 	sb->lock_fd = -1;
-	sb->vmm = 0;
 }
 
 int sandbox_remove(const struct airlock_paths *p, const char *name)

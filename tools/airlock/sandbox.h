@@ -1,8 +1,7 @@
 /* Sandboxes on the host: a folder each under $AIRLOCK_HOME/sandboxes/NAME
- * holding the sparse writable disk, the settings, the VM's vsock socket and
- * its logs; templates under $AIRLOCK_HOME/templates/NAME. Booting one means
- * starting airlock-vmm on the template (read-only) and the sandbox disk, with
- * airlock-init in serve mode; the exec channel (exec.h) does the rest. */
+ * holding the sparse writable disk, the settings, the lock, and while it
+ * runs its sockets and logs; templates under $AIRLOCK_HOME/templates/NAME.
+ * Running one is the supervisor's job (supervise.h). */
 #ifndef AIRLOCK_TOOLS_SANDBOX_H
 #define AIRLOCK_TOOLS_SANDBOX_H
 
@@ -60,15 +59,15 @@ struct sandbox_settings {
 	int64_t created;	/* seconds since the epoch */
 };
 
+struct net_opts;
+struct sandbox_net;
+
 struct sandbox {
 	char name[SANDBOX_NAME_MAX + 1];
 	char dir[PATH_MAX];
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sandbox_settings set;
 	int lock_fd;		/* held while this process runs its VM */
-	pid_t vmm;		/* 0: not started by us */
-	int vmm_status;		/* wait status once reaped */
-	bool vmm_reaped;
 };
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most SANDBOX_NAME_MAX bytes (as Docker's
@@ -93,31 +92,9 @@ int sandbox_save_settings(const struct sandbox *sb);
 
 /* Takes the sandbox's lock: -EBUSY if a VM runs on it already. */
 int sandbox_lock(struct sandbox *sb);
-/* True if some process holds the lock (the sandbox is running). */
+/* True if some process holds the lock (a supervisor runs the sandbox,
+ * or is removing it). */
 bool sandbox_running(const struct sandbox *sb);
-/* The `airlock run` process holding the lock, and the airlock-vmm process
- * holding the disk's lock, as /proc/locks tells; 0 if none (or it cannot
- * be told). For `airlock stop`. */
-pid_t sandbox_runner(const struct sandbox *sb);
-pid_t sandbox_vmm_pid(const struct sandbox *sb);
-
-/* Starts airlock-vmm on the sandbox (lock held) in serve mode, with the
- * VMM's messages going to dir/vmm.log and the kernel's to dir/console.log.
- * Returns 0 once the process is started, or -errno after saying why. */
-int sandbox_boot(struct sandbox *sb, const struct airlock_paths *p);
-/* The same, restoring a snapshot instead of booting: restore holds the
- * VMM options that say which (NULL-terminated), in place of the kernel,
- * initramfs and command line. */
-int sandbox_boot_vm(struct sandbox *sb, const struct airlock_paths *p,
-		    const char *const *restore);
-/* True while the VMM process lives (reaps it when it has ended). */
-bool sandbox_vmm_alive(void *sb);
-/* Ends the VM: asks airlock-init to power off (it makes the disk clean),
- * then waits; SIGTERM, then SIGKILL, if it does not end in time. Returns 0
- * if the VM ended cleanly, -errno (after saying why) if not. */
-int sandbox_shutdown(struct sandbox *sb);
-/* Prints the VMM's last messages, prefixed, to stderr (after a failure). */
-void sandbox_print_log(const struct sandbox *sb);
 
 void sandbox_close(struct sandbox *sb);
 

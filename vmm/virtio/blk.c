@@ -1,6 +1,8 @@
 /* virtio-blk (virtio 1.2 §5.2) on a raw image file: read, write, flush,
  * get-id, discard and write-zeroes. Data moves between the file and guest
- * buffers with preadv/pwritev straight on the checked guest mappings. A
+ * buffers with preadv/pwritev straight on the checked guest mappings, at
+ * most a batch's bytes per wake-up of the queue (a guest may ask for a
+ * gigabyte in one request; it is moved a megabyte per round). A
  * request the guest gets wrong (out of range, odd length, writing a
  * read-only disk) fails with a status byte; a chain it gets wrong stops the
  * device; a host I/O error is reported to the guest as IOERR. */
@@ -32,6 +34,17 @@ enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
 /* One discard/write-zeroes range per request, of at most 1 GiB: what we
  * advertise, so the guest splits larger ones for us. */
 #define MAX_RANGE_SECTORS (1u << 21)
+/* A batch: 64 requests (small reads from the page cache take microseconds
+ * each) or 1 MiB of data (about a millisecond from a fast disk, less from
+ * the page cache), whichever comes first; a flush, discard or write-zeroes
+ * ends it, since how long those take is up to the host's file system.
+ * (The fuzz target makes them small, so that requests span batches.) */
+#ifndef BLK_BATCH_CHAINS
+#define BLK_BATCH_CHAINS VIRTIO_BATCH_CHAINS
+#endif
+#ifndef BLK_BATCH_BYTES
+#define BLK_BATCH_BYTES VIRTIO_BATCH_BYTES
+#endif
 
 struct blk_req_hdr {
 	uint32_t type;
@@ -122,38 +135,53 @@ static int rw_full(int fd, struct iovec *iov, int n, uint64_t off, bool write)
 	return 0;
 }
 
-static uint8_t do_rw(struct virtio_blk *b, const struct virtq_chain *c,
-		     const struct blk_req_hdr *h, bool write, uint32_t *written)
+/* Check a read or write and set b->req up to move it. */
+static uint8_t rw_begin(struct virtio_blk *b, const struct virtq_chain *c, bool write)
 {
-	uint64_t len = write ? c->r_len - sizeof(*h) : c->w_len - 1;
-	int n, r;
+	uint64_t len = write ? c->r_len - sizeof(struct blk_req_hdr) : c->w_len - 1;
 
 	if (write && b->ro)
 		return S_IOERR;
-	if (len % SECTOR || !in_range(b, h->sector, len))
+	if (len % SECTOR || !in_range(b, b->req.sector, len))
 		return S_IOERR;
+	b->req.len = len;
+	return S_OK;
+}
+
+/* Move up to max more bytes of the request's data; returns how many moved.
+ * A host error ends the request with IOERR. */
+static uint64_t rw_move(struct virtio_blk *b, const struct virtq_chain *c, uint64_t max)
+{
+	struct blk_req *q = &b->req;
+	bool write = q->type == T_OUT;
+	uint64_t n = q->len - q->done < max ? q->len - q->done : max;
+	int k, r;
+
 	if (write)
-		n = virtq_slice(c->r, c->nr, sizeof(*h), len, b->iov, VIRTQ_MAX_CHAIN);
+		k = virtq_slice(c->r, c->nr, sizeof(struct blk_req_hdr) + q->done, n,
+				b->iov, VIRTQ_MAX_CHAIN);
 	else
-		n = virtq_slice(c->w, c->nw, 0, len, b->iov, VIRTQ_MAX_CHAIN);
-	if (n < 0)
-		return S_IOERR;
-	r = rw_full(b->fd, b->iov, n, h->sector * SECTOR, write);
+		k = virtq_slice(c->w, c->nw, q->done, n, b->iov, VIRTQ_MAX_CHAIN);
+	r = k < 0 ? -EIO : rw_full(b->fd, b->iov, k, q->sector * SECTOR + q->done, write);
 	if (r) {
 		/* The host's error (a full disk, say), which the guest can hit
 		 * again and again: the first few are enough to say what. */
 		bool last;
 
-		if (ratelog_take(&b->io_errors, &last))
+		if (k >= 0 && ratelog_take(&b->io_errors, &last))
 			fprintf(stderr, "airlock-vmm: virtio-blk %s: %s at sector %llu: %s%s\n",
 				b->id, write ? "write" : "read",
-				(unsigned long long)h->sector, strerror(-r),
+				(unsigned long long)(q->sector + q->done / SECTOR),
+				strerror(-r),
 				last ? " (further I/O errors are not reported)" : "");
-		return S_IOERR;
+		q->status = S_IOERR;
+		q->len = q->done;	/* nothing more to move */
+		return n;
 	}
-	if (!write)
-		*written += (uint32_t)len;
-	return S_OK;
+	q->done += n;
+	if (q->done == q->len && !write)
+		q->written += (uint32_t)q->len;
+	return n;
 }
 
 static uint8_t do_range(struct virtio_blk *b, const struct virtq_chain *c,
@@ -194,79 +222,97 @@ static uint8_t do_range(struct virtio_blk *b, const struct virtq_chain *c,
 	return type == T_DISCARD ? S_OK : S_IOERR;
 }
 
-int virtio_blk_handle(struct virtio_blk *b, const struct virtq_chain *c,
-		  uint32_t *written)
+/* Read chain c's header into b->req and do whatever is not a data move.
+ * Returns how many bytes of the budget that cost (flush, discard and
+ * write-zeroes: the whole budget, their time being the host's), or -1 when
+ * the chain has no room for a status (the driver broke the protocol). */
+static int64_t req_begin(struct virtio_blk *b, const struct virtq_chain *c)
 {
+	struct blk_req *q = &b->req;
 	struct blk_req_hdr h;
-	uint8_t st;
 
 	if (c->w_len < 1)
 		return -1;
-	*written = 1;		/* the status byte */
+	*q = (struct blk_req){ .written = 1, .status = S_OK };	/* the status byte */
 	if (virtq_read(c, 0, &h, sizeof(h)) != sizeof(h)) {
-		st = S_IOERR;
-		goto done;
+		q->status = S_IOERR;
+		return 0;
 	}
+	q->type = h.type;
+	q->sector = h.sector;
 	switch (h.type) {
 	case T_IN:
-		st = do_rw(b, c, &h, false, written);
-		break;
 	case T_OUT:
-		st = do_rw(b, c, &h, true, written);
-		break;
+		q->status = rw_begin(b, c, h.type == T_OUT);
+		return 0;
 	case T_FLUSH:
-		st = (b->ro || fdatasync(b->fd) == 0) ? S_OK : S_IOERR;
-		break;
+		q->status = (b->ro || fdatasync(b->fd) == 0) ? S_OK : S_IOERR;
+		return b->ro ? 0 : INT64_MAX;
 	case T_GET_ID: {
 		uint64_t n = c->w_len - 1 < sizeof(b->id) ? c->w_len - 1 : sizeof(b->id);
 
 		virtq_write(c, 0, b->id, n);
-		*written += (uint32_t)n;
-		st = S_OK;
-		break;
+		q->written += (uint32_t)n;
+		return 0;
 	}
 	case T_DISCARD:
 	case T_WRITE_ZEROES:
-		st = do_range(b, c, h.type);
-		break;
+		q->status = do_range(b, c, h.type);
+		return INT64_MAX;
 	default:
-		st = S_UNSUPP;
-		break;
+		q->status = S_UNSUPP;
+		return 0;
 	}
-done:
-	virtq_write(c, c->w_len - 1, &st, 1);
-	return st;
 }
 
-static void blk_queue_notify(void *dev, unsigned int qi)
+/* The status byte, last of the chain's writable bytes; returns the bytes
+ * written into the chain in all. */
+static uint32_t req_finish(struct virtio_blk *b, const struct virtq_chain *c)
+{
+	virtq_write(c, c->w_len - 1, &b->req.status, 1);
+	return b->req.written;
+}
+
+int virtio_blk_handle(struct virtio_blk *b, const struct virtq_chain *c,
+		      uint32_t *written)
+{
+	if (req_begin(b, c) < 0)
+		return -1;
+	if (b->req.done < b->req.len)
+		rw_move(b, c, UINT64_MAX);
+	*written = req_finish(b, c);
+	return b->req.status;
+}
+
+static int64_t blk_chain(void *dev, struct virtq_chain *c, bool resume,
+			 struct virtq_budget *budget, const char **why)
 {
 	struct virtio_blk *b = dev;
-	struct virtq *q = &b->mmio.q[qi];
-	uint32_t written;
-	int r;
 
-	do {
-		bool pushed = false;
+	if (!resume) {
+		int64_t cost = req_begin(b, c);
 
-		while ((r = virtq_pop(q, &b->chain)) == 1) {
-			if (virtio_blk_handle(b, &b->chain, &written) < 0) {
-				virtio_mmio_fail(&b->mmio, "a request with no room for its status");
-				return;
-			}
-			virtq_push(q, b->chain.head, written);
-			pushed = true;
+		if (cost < 0) {
+			*why = "a request with no room for its status";
+			return -EINVAL;
 		}
-		if (r < 0) {
-			virtio_mmio_fail(&b->mmio, r == -EFAULT
-						? "a buffer outside guest memory"
-						: "a malformed descriptor chain");
-			return;
-		}
-		/* Without EVENT_IDX nothing else stops a kick with nothing
-		 * new from interrupting the guest for nothing. */
-		if (pushed)
-			virtio_mmio_notify_used(&b->mmio, qi);
-	} while (virtq_enable_notify(q));
+		virtq_budget_spend(budget, (uint64_t)cost);
+	}
+	if (b->req.done < b->req.len) {
+		if (budget->bytes == 0)
+			return VIRTIO_CHAIN_AGAIN;
+		virtq_budget_spend(budget, rw_move(b, c, budget->bytes));
+		if (b->req.done < b->req.len)
+			return VIRTIO_CHAIN_AGAIN;
+	}
+	return req_finish(b, c);
+}
+
+static bool blk_queue_notify(void *dev, unsigned int qi, struct virtq_budget *budget)
+{
+	struct virtio_blk *b = dev;
+
+	return virtio_mmio_drain(&b->mmio, qi, budget, &b->chain, blk_chain);
 }
 
 static const struct virtio_ops blk_ops_rw = {
@@ -279,6 +325,8 @@ static const struct virtio_ops blk_ops_rw = {
 	.nqueues = 1,
 	.config_size = sizeof(struct blk_config),
 	.config_read = blk_config_read,
+	.batch_chains = BLK_BATCH_CHAINS,
+	.batch_bytes = BLK_BATCH_BYTES,
 	.queue_notify = blk_queue_notify,
 };
 
@@ -291,6 +339,8 @@ static const struct virtio_ops blk_ops_ro = {
 	.nqueues = 1,
 	.config_size = sizeof(struct blk_config),
 	.config_read = blk_config_read,
+	.batch_chains = BLK_BATCH_CHAINS,
+	.batch_bytes = BLK_BATCH_BYTES,
 	.queue_notify = blk_queue_notify,
 };
 

@@ -17,6 +17,15 @@ struct virtio_blk {
 	struct ratelog io_errors;	/* host I/O errors: the first few logged */
 	struct virtq_chain chain;	/* scratch, under mmio.lock */
 	struct iovec iov[VIRTQ_MAX_CHAIN];
+	/* The request in chain, its header read once. A read or write
+	 * larger than what one batch may move continues on the next. */
+	struct blk_req {
+		uint32_t type;
+		uint64_t sector;
+		uint64_t len, done;	/* data bytes to move, and moved */
+		uint32_t written;	/* bytes written into the chain */
+		uint8_t status;
+	} req;
 };
 
 /* fd is the open image (O_RDONLY if ro) of size bytes; id is its serial

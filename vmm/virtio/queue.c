@@ -34,8 +34,11 @@ static uint16_t avail_idx(const struct virtq *q)
 
 void virtq_reset(struct virtq *q, const struct guest_mem *gm)
 {
+	uint32_t gen = q->gen;
+
 	memset(q, 0, sizeof(*q));
 	q->gm = gm;
+	q->gen = gen + 1;
 }
 
 int virtq_activate(struct virtq *q)
@@ -56,6 +59,7 @@ int virtq_activate(struct virtq *q)
 	q->last_avail = q->used_idx = 0;
 	q->signalled_valid = false;
 	q->ready = true;
+	q->gen++;
 	return 0;
 }
 
@@ -96,6 +100,7 @@ static int walk(const struct virtq *q, uint16_t head, struct virtq_chain *c)
 	int r;
 
 	c->head = head;
+	c->gen = q->gen;
 	c->nr = c->nw = 0;
 	c->r_len = c->w_len = 0;
 	if (head >= q->num)
@@ -149,19 +154,36 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk(q, head, c);
 }
 
-void virtq_unpop(struct virtq *q)
+bool virtq_has_avail(const struct virtq *q)
 {
-	q->last_avail--;
+	return q->ready && avail_idx(q) != q->last_avail;
 }
 
-void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
+bool virtq_chain_live(const struct virtq *q, const struct virtq_chain *c)
 {
-	uint32_t e[2] = { head, len };
+	return q->ready && c->gen == q->gen;
+}
 
+void virtq_unpop(struct virtq *q, const struct virtq_chain *c)
+{
+	if (virtq_chain_live(q, c))
+		q->last_avail--;
+}
+
+bool virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t len)
+{
+	uint32_t e[2] = { c->head, len };
+
+	/* The used ring is checked against the queue as it is now: a chain
+	 * popped before a reset or a new set-up belongs to rings the driver
+	 * may have handed to something else. */
+	if (!virtq_chain_live(q, c))
+		return false;
 	memcpy(q->used + 4 + 8u * (q->used_idx % q->num), e, sizeof(e));
 	q->used_idx++;
 	/* Release: the entry is visible before the index that publishes it. */
 	__atomic_store_n((uint16_t *)(q->used + 2), q->used_idx, __ATOMIC_RELEASE);
+	return true;
 }
 
 bool virtq_should_notify(struct virtq *q)
@@ -169,6 +191,8 @@ bool virtq_should_notify(struct virtq *q)
 	uint16_t old = q->signalled_used, now = q->used_idx, ev;
 	bool valid = q->signalled_valid;
 
+	if (!q->ready)
+		return false;	/* reset since the push: nothing to tell */
 	/* Our used->idx store must be ordered before reading the driver's
 	 * suppression fields, or we could miss its request for an interrupt. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -10,9 +10,9 @@
 
 #define VIRTIO_ID_RNG 4
 
-int64_t virtio_rng_handle(const struct virtq_chain *c)
+int64_t virtio_rng_handle(const struct virtq_chain *c, uint64_t max)
 {
-	uint64_t left = VIRTIO_RNG_MAX_REQ, done = 0;
+	uint64_t left = max < VIRTIO_RNG_MAX_REQ ? max : VIRTIO_RNG_MAX_REQ, done = 0;
 
 	if (c->nr)
 		return -EINVAL;
@@ -39,36 +39,29 @@ int64_t virtio_rng_handle(const struct virtq_chain *c)
 	return (int64_t)done;
 }
 
-static void rng_queue_notify(void *dev, unsigned int qi)
+static int64_t rng_chain(void *dev, struct virtq_chain *c, bool resume,
+			 struct virtq_budget *budget, const char **why)
+{
+	/* What is left of the batch: the guest gets fewer bytes this time
+	 * (the used length says how many) and asks again. */
+	int64_t n = virtio_rng_handle(c, budget->bytes);
+
+	(void)dev;
+	(void)resume;	/* never partial: a short fill is a whole answer */
+	if (n == -EINVAL)
+		*why = "a request with a readable buffer";
+	else if (n < 0)
+		*why = "the host's getrandom() failed";
+	else
+		virtq_budget_spend(budget, (uint64_t)n);
+	return n;
+}
+
+static bool rng_queue_notify(void *dev, unsigned int qi, struct virtq_budget *budget)
 {
 	struct virtio_rng *r = dev;
-	struct virtq *q = &r->mmio.q[qi];
-	int64_t n;
 
-	do {
-		bool pushed = false;
-		int p;
-
-		while ((p = virtq_pop(q, &r->chain)) == 1) {
-			n = virtio_rng_handle(&r->chain);
-			if (n < 0) {
-				virtio_mmio_fail(&r->mmio, n == -EINVAL
-						 ? "a request with a readable buffer"
-						 : "the host's getrandom() failed");
-				return;
-			}
-			virtq_push(q, r->chain.head, (uint32_t)n);
-			pushed = true;
-		}
-		if (p < 0) {
-			virtio_mmio_fail(&r->mmio, p == -EFAULT
-					 ? "a buffer outside guest memory"
-					 : "a malformed descriptor chain");
-			return;
-		}
-		if (pushed)
-			virtio_mmio_notify_used(&r->mmio, qi);
-	} while (virtq_enable_notify(q));
+	return virtio_mmio_drain(&r->mmio, qi, budget, &r->chain, rng_chain);
 }
 
 static const struct virtio_ops rng_ops = {
@@ -78,6 +71,11 @@ static const struct virtio_ops rng_ops = {
 		    VIRTIO_F_RING_INDIRECT_DESC,
 	.nqueues = 1,
 	.config_size = 0,	/* virtio-rng has no configuration */
+	/* getrandom() is the slowest copy here (about 100 MB/s on a loaded
+	 * host, several times that on an idle one): 64 KiB, well under a
+	 * millisecond, one of the largest requests. */
+	.batch_chains = VIRTIO_BATCH_CHAINS,
+	.batch_bytes = VIRTIO_RNG_MAX_REQ,
 	.queue_notify = rng_queue_notify,
 };
 

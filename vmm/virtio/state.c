@@ -5,7 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-_Static_assert(sizeof(struct snap_virtio_transport) == 40, "transport layout");
+_Static_assert(sizeof(struct snap_virtio_transport) == 48, "transport layout");
+_Static_assert(sizeof(struct snap_virtio_net) == 8, "net layout");
 _Static_assert(sizeof(struct snap_virtq) == 40, "virtq layout");
 _Static_assert(sizeof(struct snap_virtio_blk) == 16, "blk layout");
 
@@ -23,7 +24,8 @@ _Static_assert(sizeof(struct snap_virtio_blk) == 16, "blk layout");
  * reset at most, should it never say so. */
 #define VSOCK_HOLD_NS (1000ull * 1000 * 1000)
 
-void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w)
+void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w,
+		      const uint16_t *unpopped)
 {
 	struct snap_virtio_transport t;
 
@@ -38,16 +40,19 @@ void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w)
 		.int_status = m->int_status,
 		.config_gen = m->config_gen,
 		.drv_features = m->drv_features,
+		.drv_features_beyond = m->drv_features_beyond,
 	};
 	snap_field(w, SNAP_F_DEV_TRANSPORT, &t, sizeof(t));
 	for (unsigned int i = 0; i < m->ops->nqueues; i++) {
 		const struct virtq *q = &m->q[i];
+		/* Chains popped and not pushed are the last ones popped. */
+		uint16_t back = (uint16_t)((m->held[i] ? 1 : 0) + (unpopped ? unpopped[i] : 0));
 		struct snap_virtq sq = {
 			.desc_gpa = q->desc_gpa,
 			.avail_gpa = q->avail_gpa,
 			.used_gpa = q->used_gpa,
 			.num = q->num,
-			.last_avail = q->last_avail,
+			.last_avail = (uint16_t)(q->last_avail - back),
 			.used_idx = q->used_idx,
 			.signalled_used = q->signalled_used,
 			.ready = q->ready,
@@ -127,6 +132,8 @@ int virtio_mmio_load(struct virtio_mmio *m, struct snap_section *s, const char *
 		BAD("device status bits unknown");
 	if (t.int_status & ~(INT_USED_RING | INT_CONFIG))
 		BAD("interrupt status bits unknown");
+	if (t.drv_features_beyond > 1 || memcmp(t.reserved, "\0\0\0\0\0\0\0", 7))
+		BAD("transport flags out of range");
 	/* What set_status() lets through: only offered features, and the
 	 * modern interface. Before FEATURES_OK the driver may have written
 	 * anything; it is refused when it tries to set it. */
@@ -140,6 +147,7 @@ int virtio_mmio_load(struct virtio_mmio *m, struct snap_section *s, const char *
 	m->int_status = t.int_status;
 	m->config_gen = t.config_gen;
 	m->drv_features = t.drv_features;
+	m->drv_features_beyond = t.drv_features_beyond;
 	for (unsigned int i = 0; i < m->ops->nqueues; i++) {
 		struct snap_virtq sq;
 
@@ -153,15 +161,10 @@ out:
 		for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 			virtq_reset(&m->q[i], m->gm);
 		m->status = m->int_status = m->drv_features = 0;
+		m->drv_features_beyond = false;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return r;
-}
-
-static bool live(const struct virtio_mmio *m)
-{
-	return (m->status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(m->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
 /* The section of the device m in this slot: -ESTALE if the snapshot had
@@ -194,7 +197,7 @@ void virtio_blk_save(struct virtio_blk *b, uint32_t slot, struct snap_writer *w)
 	struct snap_virtio_blk sb = { .capacity = b->capacity, .ro = b->ro };
 
 	snap_begin(w, SNAP_SEC_DEVICE, slot);
-	virtio_mmio_save(&b->mmio, w);
+	virtio_mmio_save(&b->mmio, w, NULL);
 	snap_field(w, SNAP_F_DEV_BLK, &sb, sizeof(sb));
 	snap_end(w);
 }
@@ -227,7 +230,7 @@ int virtio_blk_load(struct virtio_blk *b, struct snap_file *f, uint32_t slot,
 	 * (virtio_blk's config_changed), and airlock-init drops what it had
 	 * cached of the device before mounting it. */
 	pthread_mutex_lock(&b->mmio.lock);
-	if (sb.capacity != b->capacity && live(&b->mmio))
+	if (sb.capacity != b->capacity && virtio_mmio_live(&b->mmio))
 		virtio_mmio_config_changed(&b->mmio);
 	pthread_mutex_unlock(&b->mmio.lock);
 	return 0;
@@ -238,7 +241,7 @@ int virtio_blk_load(struct virtio_blk *b, struct snap_file *f, uint32_t slot,
 void virtio_rng_save(struct virtio_rng *rng, uint32_t slot, struct snap_writer *w)
 {
 	snap_begin(w, SNAP_SEC_DEVICE, slot);
-	virtio_mmio_save(&rng->mmio, w);
+	virtio_mmio_save(&rng->mmio, w, NULL);
 	snap_end(w);
 }
 
@@ -252,6 +255,59 @@ int virtio_rng_load(struct virtio_rng *rng, struct snap_file *f, uint32_t slot,
 	    (r = virtio_mmio_load(&rng->mmio, s, why)))
 		return r;
 	return snap_section_done(s, why);
+}
+
+/* ---- virtio-net ---------------------------------------------------------- */
+
+void virtio_net_save(struct virtio_net *n, uint32_t slot, struct snap_writer *w)
+{
+	struct snap_virtio_net sn = { .link = n->link };
+	uint16_t unpopped[VIRTIO_MAX_QUEUES] = { 0 };
+
+	memcpy(sn.mac, n->mac, sizeof(sn.mac));
+	/* Receive chains held for a packet yet to come, from the rings as
+	 * they are: taken again after a restore. */
+	pthread_mutex_lock(&n->mmio.lock);
+	if (n->held_end > n->held_start &&
+	    n->held[n->held_start].gen == n->mmio.q[NET_RXQ].gen)
+		unpopped[NET_RXQ] = (uint16_t)(n->held_end - n->held_start);
+	pthread_mutex_unlock(&n->mmio.lock);
+	snap_begin(w, SNAP_SEC_DEVICE, slot);
+	virtio_mmio_save(&n->mmio, w, unpopped);
+	snap_field(w, SNAP_F_DEV_NET, &sn, sizeof(sn));
+	snap_end(w);
+}
+
+int virtio_net_load(struct virtio_net *n, struct snap_file *f, uint32_t slot,
+		    const char **why)
+{
+	struct snap_virtio_net sn;
+	struct snap_section *s;
+	int r;
+
+	if ((r = find_section(&n->mmio, f, slot, &s, why)) ||
+	    (r = snap_get(s, SNAP_F_DEV_NET, &sn, sizeof(sn), why)))
+		return r;
+	if (sn.link & ~(uint16_t)VIRTIO_NET_S_LINK_UP) {
+		*why = "link status bits unknown";
+		return -EBADMSG;
+	}
+	/* The guest's driver read the address once, at probe. */
+	if (memcmp(sn.mac, n->mac, sizeof(sn.mac)) != 0) {
+		*why = "made with another MAC address";
+		return -ESTALE;
+	}
+	if ((r = virtio_mmio_load(&n->mmio, s, why)) || (r = snap_section_done(s, why)))
+		return r;
+	pthread_mutex_lock(&n->mmio.lock);
+	/* The new TAP starts with no offloads: it learns the accepted
+	 * features' before its first read, as after a reset. */
+	n->offload_synced = false;
+	/* A link that was down (the old TAP had failed) is up again. */
+	if (sn.link != n->link && virtio_mmio_live(&n->mmio))
+		virtio_mmio_config_changed(&n->mmio);
+	pthread_mutex_unlock(&n->mmio.lock);
+	return 0;
 }
 
 /* ---- virtio-vsock ------------------------------------------------------- */
@@ -270,7 +326,7 @@ int virtio_vsock_save(struct virtio_vsock *v, uint32_t slot, struct snap_writer 
 	if (busy)
 		return -EBUSY;
 	snap_begin(w, SNAP_SEC_DEVICE, slot);
-	virtio_mmio_save(&v->mmio, w);
+	virtio_mmio_save(&v->mmio, w, NULL);
 	snap_field(w, SNAP_F_DEV_VSOCK, &sv, sizeof(sv));
 	snap_end(w);
 	return 0;
@@ -284,7 +340,7 @@ static int transport_reset(struct virtio_vsock *v, const char **why)
 	uint32_t ev = VSOCK_EVENT_TRANSPORT_RESET;
 	int r;
 
-	if (!live(&v->mmio) || !q->ready)
+	if (!virtio_mmio_live(&v->mmio) || !q->ready)
 		return 0;	/* no driver: no connection to drop */
 	r = virtq_pop(q, &v->chain);
 	if (r <= 0 || v->chain.nr || v->chain.w_len < sizeof(ev)) {
@@ -292,7 +348,7 @@ static int transport_reset(struct virtio_vsock *v, const char **why)
 		return -EBADMSG;
 	}
 	virtq_write(&v->chain, 0, &ev, sizeof(ev));
-	virtq_push(q, v->chain.head, sizeof(ev));
+	virtq_push(q, &v->chain, sizeof(ev));
 	virtio_mmio_notify_used(&v->mmio, VSOCK_Q_EVENT);
 	/* The guest refills the buffer once it has handled the event: be told
 	 * then, and keep host connections waiting until it has. */

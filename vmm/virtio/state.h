@@ -8,7 +8,8 @@
  * QueueReady, ring indices consistent with guest memory), then makes the
  * device fresh where it must be: a disk whose size changed since the
  * snapshot raises a configuration interrupt, vsock tells the guest its
- * transport was reset (no stream survives a restore). Save with every
+ * transport was reset (no stream survives a restore), virtio-net sets the
+ * new TAP's offloads for the features the guest had accepted. Save with every
  * vCPU stopped and the I/O loop idle; load before the vCPUs start. */
 #ifndef AIRLOCK_VMM_VIRTIO_STATE_H
 #define AIRLOCK_VMM_VIRTIO_STATE_H
@@ -18,6 +19,7 @@
 #include "vmm/snapshot.h"
 #include "vmm/virtio/blk.h"
 #include "vmm/virtio/mmio.h"
+#include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
 
@@ -32,6 +34,8 @@ struct snap_virtio_transport {
 	uint32_t int_status;
 	uint32_t config_gen;
 	uint64_t drv_features;
+	uint8_t drv_features_beyond;	/* 0/1: bits written above 63 */
+	uint8_t reserved[7];
 } __attribute__((packed));
 
 /* On disk: SNAP_F_DEV_QUEUE0 + i. */
@@ -54,14 +58,25 @@ struct snap_virtio_blk {
 	uint8_t reserved[7];
 } __attribute__((packed));
 
+/* On disk: SNAP_F_DEV_NET. */
+struct snap_virtio_net {
+	uint8_t mac[6];
+	uint16_t link;		/* config status: VIRTIO_NET_S_LINK_UP or 0 */
+} __attribute__((packed));
+
 /* On disk: SNAP_F_DEV_VSOCK. */
 struct snap_virtio_vsock {
 	uint64_t guest_cid;
 } __attribute__((packed));
 
 /* The transport and queues, as fields of the section the caller opened;
- * and back, checked against the device m is. Lock taken inside. */
-void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w);
+ * and back, checked against the device m is. Lock taken inside. A chain
+ * the device had popped but not finished is saved as not yet taken (its
+ * queue's last_avail moved back), to be done from the start after a
+ * restore: the transport's partly done one (virtio_mmio_drain), and
+ * unpopped[q] more per queue that the device holds (NULL: none). */
+void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w,
+		      const uint16_t *unpopped);
 int virtio_mmio_load(struct virtio_mmio *m, struct snap_section *s, const char **why);
 
 /* One whole section each, instance slot. -EBADMSG / -ESTALE with *why when
@@ -72,6 +87,9 @@ int virtio_blk_load(struct virtio_blk *b, struct snap_file *f, uint32_t slot,
 		    const char **why);
 void virtio_rng_save(struct virtio_rng *r, uint32_t slot, struct snap_writer *w);
 int virtio_rng_load(struct virtio_rng *r, struct snap_file *f, uint32_t slot,
+		    const char **why);
+void virtio_net_save(struct virtio_net *n, uint32_t slot, struct snap_writer *w);
+int virtio_net_load(struct virtio_net *n, struct snap_file *f, uint32_t slot,
 		    const char **why);
 int virtio_vsock_save(struct virtio_vsock *v, uint32_t slot, struct snap_writer *w);
 int virtio_vsock_load(struct virtio_vsock *v, struct snap_file *f, uint32_t slot,

@@ -12,8 +12,10 @@
  * for a slot closed and reused meanwhile costs one EAGAIN. */
 #include "vmm/virtio/vsock.h"
 #include "lib/clock.h"
+#include "lib/unixsock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,19 +349,25 @@ static bool live(const struct virtio_vsock *v)
 	       !(v->mmio.status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
 }
 
-/* Send the guest whatever is owed, as long as it gives us buffers. When
- * they run out, avail_event asks the driver to kick us as it adds more. */
-static void process_rx(struct virtio_vsock *v)
+/* Send the guest whatever is owed, as long as it gives us buffers and the
+ * budget lasts. When buffers run out, avail_event asks the driver to kick
+ * us as it adds more; when the budget does, returns true: come back later. */
+static bool rx_batch(struct virtio_vsock *v, struct virtq_budget *budget)
 {
 	struct virtq *q = &v->mmio.q[Q_RX];
-	bool pushed = false;
+	bool pushed = false, more = false;
 
 	if (!live(v) || !q->ready)
-		return;
+		return false;
 	for (;;) {
-		int r = virtq_pop(q, &v->chain);
 		uint32_t len;
+		int r;
 
+		if (!virtq_budget_left(budget)) {
+			more = true;
+			break;
+		}
+		r = virtq_pop(q, &v->chain);
 		if (r == 0) {
 			if (virtq_enable_notify(q))
 				continue;	/* more arrived meanwhile */
@@ -366,22 +375,35 @@ static void process_rx(struct virtio_vsock *v)
 		}
 		if (r < 0) {
 			virtio_mmio_fail(&v->mmio, "a malformed rx descriptor chain");
-			return;
+			return false;
 		}
 		if (v->chain.nr || v->chain.w_len < HDR_LEN) {
 			virtio_mmio_fail(&v->mmio, "an rx buffer too small for a packet header");
-			return;
+			return false;
 		}
 		len = fill_rx(v, &v->chain);
 		if (len == 0) {
-			virtq_unpop(q);	/* nothing to say: keep the buffer */
+			virtq_unpop(q, &v->chain);	/* nothing to say: keep the buffer */
 			break;
 		}
-		virtq_push(q, v->chain.head, len);
+		budget->chains--;
+		virtq_budget_spend(budget, len);
+		virtq_push(q, &v->chain, len);
 		pushed = true;
 	}
 	if (pushed)
 		virtio_mmio_notify_used(&v->mmio, Q_RX);
+	return more;
+}
+
+/* One batch toward the guest, from wherever its work came (host sockets,
+ * the timer, the tx queue); the rest on a later round of the I/O loop. */
+static void process_rx(struct virtio_vsock *v)
+{
+	struct virtq_budget b = virtio_mmio_budget(&v->mmio);
+
+	if (rx_batch(v, &b))
+		virtio_mmio_rearm(&v->mmio, Q_RX);
 }
 
 /* --- guest to host ---------------------------------------------------- */
@@ -417,10 +439,11 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 	if (c->txlen == 0 && len) {
 		int k = virtq_slice(ch->r, ch->nr, HDR_LEN, len, v->iov, VIRTQ_MAX_CHAIN);
 		if (k > 0) {
-			struct msghdr mh = { .msg_iov = v->iov, .msg_iovlen = (size_t)k };
-
+			/* writev, not sendmsg: the VMM has no call that can pass
+			 * descriptors. The socket is non-blocking; SIGPIPE is
+			 * ignored. */
 			do
-				n = sendmsg(c->ev.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+				n = writev(c->ev.fd, v->iov, k);
 			while (n < 0 && errno == EINTR);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 				conn_reset(c);
@@ -439,13 +462,26 @@ static void deliver(struct virtio_vsock *v, struct vsock_conn *c,
 	maybe_credit(c);
 }
 
-/* A guest stream to host port P: connect to "PATH_P". */
+static bool port_named(const struct virtio_vsock *v, uint32_t port)
+{
+	for (unsigned int i = 0; i < v->nports; i++)
+		if (v->ports[i] == port)
+			return true;
+	return false;
+}
+
+/* A guest stream to host port P: only to a named port, through the
+ * broker, which answers (on_broker) with a socket or a refusal. */
 static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vsock_conn *c = conn_alloc(v, -1);
-	int fd, n;
+	struct vsock_broker_req req = { .magic = VSOCK_BROKER_MAGIC, .port = h->dst_port };
+	struct vsock_conn *c;
 
+	if (v->broker_fd < 0 || !port_named(v, h->dst_port)) {
+		queue_rst(v, h);	/* refused: nobody may be reached there */
+		return;
+	}
+	c = conn_alloc(v, -1);
 	if (!c) {
 		if (!v->full_logged)
 			fprintf(stderr, "airlock-vmm: virtio-vsock: all %u streams in use; "
@@ -455,29 +491,77 @@ static void guest_connect(struct virtio_vsock *v, const struct vsock_hdr *h)
 		queue_rst(v, h);
 		return;
 	}
-	/* Setup left room for "_4294967295"; the check is for the compiler. */
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path.sun_path,
-		     h->dst_port);
-	fd = n > 0 && (size_t)n < sizeof(sa.sun_path)
-		     ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0) {
-		queue_rst(v, h);	/* nobody listens there: refused */
+	req.id = (uint64_t)(c - v->conn) | ++v->broker_gen << 8;
+	if (send(v->broker_fd, &req, sizeof(req), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(req)) {
+		queue_rst(v, h);	/* the broker is gone or swamped */
 		return;			/* the slot was never used: still free */
 	}
-	c->ev.fd = fd;
-	c->state = CONN_ESTABLISHED;
+	c->state = CONN_BROKER;
+	c->broker_id = req.id;
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
+	c->deadline = clock_ns() + VSOCK_CONNECT_TIMEOUT_NS;
+}
+
+/* The broker's answer for a guest stream: a socket (the stream is open:
+ * RESPONSE) or a refusal (RST). An answer for a stream that is gone
+ * meanwhile (the guest reset it, it expired) is dropped. */
+static void broker_answer(struct virtio_vsock *v, const struct vsock_broker_rep *rep,
+			  int fd)
+{
+	uint64_t slot = rep->id & 0xff;
+	struct vsock_conn *c = slot < VSOCK_MAX_CONNS ? &v->conn[slot] : NULL;
+
+	if (!c || c->state != CONN_BROKER || c->broker_id != rep->id ||
+	    rep->magic != VSOCK_BROKER_MAGIC) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (rep->err || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		conn_reset(c);
+		return;
+	}
+	c->ev.fd = fd;
+	c->state = CONN_ESTABLISHED;
+	c->deadline = 0;
 	c->want = WANT_RESPONSE;
 	c->readable = true;
 	if (watch(v, c))
 		conn_reset(c);
+}
+
+static void broker_poll(struct virtio_vsock *v)
+{
+	for (;;) {
+		struct vsock_broker_rep rep;
+		unsigned int nfd = 0;
+		int fd = -1;
+		ssize_t n;
+
+		if (v->broker_fd < 0)
+			return;
+		n = fd_recv(v->broker_fd, &rep, sizeof(rep), &fd, 1, &nfd);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n == (ssize_t)sizeof(rep)) {
+			broker_answer(v, &rep, nfd ? fd : -1);
+			continue;
+		}
+		if (nfd)
+			close(fd);
+		/* The broker hung up or spoke garbage: no more guest streams. */
+		if (v->vm)
+			vm_event_del(v->vm, &v->broker_ev);
+		close(v->broker_fd);
+		v->broker_fd = -1;
+		return;
+	}
 }
 
 /* The guest accepted a host program's stream: tell the program. */
@@ -493,7 +577,8 @@ static void established(struct vsock_conn *c)
 		conn_reset(c);
 }
 
-static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
+/* One packet from the guest; returns the payload bytes it moved. */
+static uint32_t tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
 	struct vsock_conn *c = NULL;
@@ -501,33 +586,37 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 
 	if (virtq_read(ch, 0, &h, HDR_LEN) != HDR_LEN) {
 		drop(v, NULL, "shorter than a header");
-		return;
+		return 0;
 	}
 	if (h.src_cid == v->guest_cid && h.dst_cid == VSOCK_HOST_CID)
 		c = find(v, h.dst_port, h.src_port);
 	if (vsock_hdr_check(&h, v->guest_cid, ch->r_len - HDR_LEN, &why)) {
 		reject(v, c, &h, why);
-		return;
+		return 0;
 	}
 	if (!c) {
 		if (h.op == VSOCK_OP_REQUEST)
 			guest_connect(v, &h);
 		else
 			queue_rst(v, &h);	/* no such stream (any more) */
-		return;
+		return 0;
 	}
 	c->peer_buf_alloc = h.buf_alloc;
 	c->peer_fwd_cnt = h.fwd_cnt;
 	c->credit_requested = false;
 	if (h.op == VSOCK_OP_RST) {
 		conn_free(c);	/* no reset is owed to a guest that reset */
-		return;
+		return 0;
 	}
 	if (c->state == CONN_CLOSING)
-		return;		/* it crossed our reset on the way */
+		return 0;	/* it crossed our reset on the way */
+	if (c->state == CONN_BROKER) {
+		reject(v, c, &h, "a packet on a stream not yet open");
+		return 0;
+	}
 	if (c->state == CONN_CONNECTING && h.op != VSOCK_OP_RESPONSE) {
 		reject(v, c, &h, "a packet on a stream the guest has not accepted");
-		return;
+		return 0;
 	}
 	switch (h.op) {
 	case VSOCK_OP_REQUEST:
@@ -548,7 +637,7 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 			reject(v, c, &h, "data beyond the credit we gave");
 		else
 			deliver(v, c, ch, h.len);
-		break;
+		return h.len;
 	case VSOCK_OP_SHUTDOWN:
 		if ((h.flags & VSOCK_SHUTDOWN_RCV) && !c->guest_no_rcv) {
 			c->guest_no_rcv = true;
@@ -564,29 +653,24 @@ static void tx_packet(struct virtio_vsock *v, const struct virtq_chain *ch)
 	default:	/* CREDIT_UPDATE: taken from the header above */
 		break;
 	}
+	return 0;
 }
 
-static void process_tx(struct virtio_vsock *v)
+static int64_t tx_chain(void *dev, struct virtq_chain *ch, bool resume,
+			struct virtq_budget *budget, const char **why)
 {
-	struct virtq *q = &v->mmio.q[Q_TX];
-	bool pushed = false;
+	(void)resume;	/* never partial: a packet is at most 64 KiB */
+	(void)why;	/* a bad packet is dropped, never fatal */
+	virtq_budget_spend(budget, HDR_LEN + tx_packet(dev, ch));
+	return 0;
+}
 
-	do {
-		int r;
+static bool process_tx(struct virtio_vsock *v, struct virtq_budget *budget)
+{
+	bool more = virtio_mmio_drain(&v->mmio, Q_TX, budget, &v->chain, tx_chain);
 
-		while ((r = virtq_pop(q, &v->chain)) == 1) {
-			tx_packet(v, &v->chain);
-			virtq_push(q, v->chain.head, 0);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_fail(&v->mmio, "a malformed tx descriptor chain");
-			return;
-		}
-	} while (virtq_enable_notify(q));
-	if (pushed)
-		virtio_mmio_notify_used(&v->mmio, Q_TX);
 	process_rx(v);	/* answers, credit updates, resets */
+	return more;
 }
 
 /* --- host sockets, reset, timer -------------------------------------- */
@@ -750,6 +834,7 @@ void virtio_vsock_poll(struct virtio_vsock *v)
 {
 	pthread_mutex_lock(&v->mmio.lock);
 	cleanup_after_reset(v);
+	broker_poll(v);
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		conn_poll(&v->conn[i], ~0u);
 	settle(v);
@@ -761,6 +846,18 @@ void virtio_vsock_accept(struct virtio_vsock *v, int fd)
 	pthread_mutex_lock(&v->mmio.lock);
 	cleanup_after_reset(v);
 	host_conn(v, fd);
+	settle(v);
+	pthread_mutex_unlock(&v->mmio.lock);
+}
+
+static void on_broker(struct vm_event *ev, uint32_t events)
+{
+	struct virtio_vsock *v = ev->opaque;
+
+	(void)events;
+	pthread_mutex_lock(&v->mmio.lock);
+	cleanup_after_reset(v);
+	broker_poll(v);
 	settle(v);
 	pthread_mutex_unlock(&v->mmio.lock);
 }
@@ -829,15 +926,16 @@ static void on_reset(struct vm_event *ev, uint32_t events)
 
 /* --- the device ------------------------------------------------------- */
 
-static void vsock_queue_notify(void *dev, unsigned int q)
+static bool vsock_queue_notify(void *dev, unsigned int q, struct virtq_budget *budget)
 {
 	struct virtio_vsock *v = dev;
+	bool more = false;
 
 	cleanup_after_reset(v);
 	if (q == Q_TX)
-		process_tx(v);
+		more = process_tx(v, budget);
 	else if (q == Q_RX)
-		process_rx(v);	/* new buffers: maybe we were waiting for some */
+		more = rx_batch(v, budget);	/* new buffers: maybe we were waiting */
 	else if (q == Q_EVENT && v->hold_host) {
 		/* The guest refilled the event queue after a restore's transport
 		 * reset: it has handled it, streams can open now. */
@@ -845,6 +943,7 @@ static void vsock_queue_notify(void *dev, unsigned int q)
 		process_rx(v);
 	}
 	arm_timer(v);
+	return more;
 }
 
 /* The driver reset the device (on a vCPU thread, lock held). Closing
@@ -882,20 +981,29 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
-static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
+static int vsock_state(struct virtio_vsock *v, uint64_t cid,
+		       const struct vsock_host_ports *hp)
 {
 	memset(v, 0, sizeof(*v));
 	v->guest_cid = cid;
-	v->listen_fd = v->reset_efd = v->timer_fd = -1;
+	v->listen_fd = v->reset_efd = v->timer_fd = v->broker_fd = -1;
 	v->next_port = FIRST_HOST_PORT;
 	v->dropped = (struct ratelog)RATELOG_INIT(MAX_LOGGED_DROPS);
-	v->path.sun_family = AF_UNIX;
-	/* CIDs 0-2 and 0xffffffff are reserved. Room for "_4294967295"
-	 * after the path, for guest-initiated streams. */
-	if (cid < 3 || cid >= UINT32_MAX ||
-	    strlen(path) + 12 > sizeof(v->path.sun_path))
+	/* CIDs 0-2 and 0xffffffff are reserved. */
+	if (cid < 3 || cid >= UINT32_MAX)
 		return -EINVAL;
-	strcpy(v->path.sun_path, path);
+	if (hp) {
+		if (hp->nports > VSOCK_BROKER_MAX_PORTS)
+			return -EINVAL;
+		v->broker_fd = hp->broker_fd;
+		v->nports = hp->nports;
+		/* Answers are taken as they come, from the I/O loop. */
+		if (v->broker_fd >= 0 &&
+		    fcntl(v->broker_fd, F_SETFL, fcntl(v->broker_fd, F_GETFL) | O_NONBLOCK) < 0)
+			return -errno;
+		if (hp->nports)
+			memcpy(v->ports, hp->ports, hp->nports * sizeof(v->ports[0]));
+	}
 	/* Every stream's buffer, mapped now: no allocation once the sandbox
 	 * is closed. A page costs memory only once a lagging host reader
 	 * makes us keep guest data in it. */
@@ -911,9 +1019,9 @@ static int vsock_state(struct virtio_vsock *v, uint64_t cid, const char *path)
 }
 
 int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
-		       uint64_t cid, const char *path)
+		       uint64_t cid, const struct vsock_host_ports *hp)
 {
-	int r = vsock_state(v, cid, path);
+	int r = vsock_state(v, cid, hp);
 
 	if (r == 0)
 		r = virtio_mmio_setup(&v->mmio, gm, 0, 0, &vsock_ops, v);
@@ -939,6 +1047,7 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 		munmap(v->bufs, BUFS_SIZE);
 	v->bufs = NULL;
 	close_fd(&v->listen_fd);
+	close_fd(&v->broker_fd);
 	close_fd(&v->reset_efd);
 	close_fd(&v->timer_fd);
 	if (v->mmio.ops) {	/* else never set up: its fds are not ours */
@@ -950,50 +1059,31 @@ void virtio_vsock_exit(struct virtio_vsock *v)
 	}
 }
 
-/* Is some process (another VM) listening on the socket at sa? */
-static bool in_use(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool r = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
-		      uint32_t irq, uint64_t cid, const char *path)
+		      uint32_t irq, uint64_t cid, int listen_fd,
+		      const struct vsock_host_ports *hp)
 {
-	struct stat st;
-	int r = vsock_state(v, cid, path);
+	int r = vsock_state(v, cid, hp);
 
+	v->listen_fd = listen_fd;	/* ours to close from here on */
 	if (r)
 		return r;
 	v->vm = vm;
-	/* A socket left by an earlier run is replaced; anything else is not. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (in_use(&v->path))
-			return -EADDRINUSE;
-		unlink(path);
-	}
-	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	v->reset_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (v->listen_fd < 0 || v->reset_efd < 0 || v->timer_fd < 0)
-		return -errno;
-	if (bind(v->listen_fd, (struct sockaddr *)&v->path, sizeof(v->path)) < 0 ||
-	    listen(v->listen_fd, VSOCK_MAX_CONNS) < 0)
+	if (v->reset_efd < 0 || v->timer_fd < 0)
 		return -errno;
 	r = virtio_mmio_init(&v->mmio, vm, base, irq, &vsock_ops, v);
 	if (r)
 		return r;
 	v->listen_ev = (struct vm_event){ v->listen_fd, on_listen, v };
 	v->reset_ev = (struct vm_event){ v->reset_efd, on_reset, v };
+	vm_vcpu_may_write(vm, v->reset_efd);	/* a driver reset, from a vCPU */
 	v->timer_ev = (struct vm_event){ v->timer_fd, on_timer, v };
+	v->broker_ev = (struct vm_event){ v->broker_fd, on_broker, v };
 	if ((r = vm_event_add(vm, &v->listen_ev, EPOLLIN | EPOLLET)) ||
-	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)))
+	    (r = vm_event_add(vm, &v->reset_ev, EPOLLIN)) ||
+	    (v->broker_fd >= 0 && (r = vm_event_add(vm, &v->broker_ev, EPOLLIN))))
 		return r;
 	return vm_event_add(vm, &v->timer_ev, EPOLLIN);
 }

@@ -3,17 +3,20 @@
  *   - a host program connects to the VM's socket PATH and writes
  *     "CONNECT <port>\n"; once a guest listener on <port> accepts, it reads
  *     "OK <host port>\n" and the socket is the stream;
- *   - a guest connecting to the host (CID 2) port P reaches the Unix socket
- *     "PATH_P" if something listens there, and gets a reset otherwise.
+ *   - a guest connecting to the host (CID 2) port P gets a stream only if
+ *     P was named and the broker (lib/vsock_broker.h), a process of its
+ *     own, opens a socket for it; a reset otherwise. The device itself
+ *     never connects anywhere.
  * Stream sockets only, with the full connection state machine and
- * credit-based flow control both ways. Malformed packets are dropped and
+ * credit-based flow control both ways. The process must ignore SIGPIPE (a
+ * host socket that went away is an EPIPE). Malformed packets are dropped and
  * logged; they never stop the device. */
 #ifndef AIRLOCK_VMM_VIRTIO_VSOCK_H
 #define AIRLOCK_VMM_VIRTIO_VSOCK_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/un.h>
+#include "lib/vsock_broker.h"
 
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
@@ -69,6 +72,7 @@ enum vsock_state {
 	CONN_FREE = 0,
 	CONN_HANDSHAKE,		/* host socket accepted, reading "CONNECT n" */
 	CONN_CONNECTING,	/* REQUEST owed or sent to the guest, awaiting RESPONSE */
+	CONN_BROKER,		/* a guest REQUEST, the broker asked for a host socket */
 	CONN_ESTABLISHED,
 	CONN_CLOSING,		/* host socket closed, RST owed to the guest, then free */
 };
@@ -80,6 +84,7 @@ struct vsock_conn {
 	uint32_t host_port, guest_port;
 	unsigned int want;		/* WANT_* */
 	uint64_t deadline;		/* CLOCK_MONOTONIC ns; 0: none */
+	uint64_t broker_id;		/* CONN_BROKER: the request's id */
 	bool readable;			/* the host socket may have data */
 	bool host_eof;			/* read() saw 0: no more from the host */
 	bool guest_no_rcv, guest_no_send;	/* the guest's SHUTDOWN flags */
@@ -101,8 +106,12 @@ struct virtio_vsock {
 	struct virtio_mmio mmio;
 	struct vm *vm;			/* NULL in tests: no event registration */
 	uint64_t guest_cid;
-	struct sockaddr_un path;	/* the VM's socket */
 	int listen_fd;
+	int broker_fd;			/* -1: guest-initiated streams are refused */
+	struct vm_event broker_ev;
+	uint32_t ports[VSOCK_BROKER_MAX_PORTS];	/* host ports the guest may reach */
+	unsigned int nports;
+	uint64_t broker_gen;		/* request ids: slot | generation << 8 */
 	struct vm_event listen_ev;
 	int reset_efd;			/* a vCPU thread asks the I/O loop to clean up */
 	struct vm_event reset_ev;
@@ -128,17 +137,25 @@ struct virtio_vsock {
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
-/* Create the device: the listening socket at path (made here, before the
- * sandbox closes in), MMIO window base, interrupt irq, guest CID cid.
- * -EEXIST if path exists and is not a socket, -EADDRINUSE if another
- * process listens on it, else -errno. */
-int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
-		      uint32_t irq, uint64_t cid, const char *path);
+/* Where guest-initiated streams may go: the broker's socket (or -1: none
+ * may) and the host ports the guest may name (the broker checks too). */
+struct vsock_host_ports {
+	int broker_fd;
+	const uint32_t *ports;
+	unsigned int nports;
+};
 
-/* Without KVM, for unit tests and fuzzing: no listener, no event loop.
- * path still names where guest-initiated connections go ("path_P"). */
+/* Create the device: listen_fd is the hybrid listener (a listening,
+ * non-blocking Unix stream socket, now owned by the device), MMIO window
+ * base, interrupt irq, guest CID cid. -errno on failure. */
+int virtio_vsock_init(struct virtio_vsock *v, struct vm *vm, uint64_t base,
+		      uint32_t irq, uint64_t cid, int listen_fd,
+		      const struct vsock_host_ports *hp);
+
+/* Without KVM, for unit tests and fuzzing: no listener, no event loop;
+ * the caller answers the broker and calls virtio_vsock_poll(). */
 int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
-		       uint64_t cid, const char *path);
+		       uint64_t cid, const struct vsock_host_ports *hp);
 
 /* Release every socket, fd and buffer the device holds. */
 void virtio_vsock_exit(struct virtio_vsock *v);
@@ -148,9 +165,9 @@ void virtio_vsock_exit(struct virtio_vsock *v);
  * tests and fuzzers hand in one end of a socketpair. */
 void virtio_vsock_accept(struct virtio_vsock *v, int fd);
 
-/* What the I/O loop does when host sockets signal: read handshakes, flush
- * buffered guest data, forward host data to the guest. Tests call it in
- * place of the event loop. */
+/* What the I/O loop does when host sockets signal: take the broker's
+ * answers, read handshakes, flush buffered guest data, forward host data
+ * to the guest. Tests call it in place of the event loop. */
 void virtio_vsock_poll(struct virtio_vsock *v);
 
 /* Close host connections whose handshake or connect is past its deadline

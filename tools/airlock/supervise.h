@@ -1,0 +1,88 @@
+/* The supervisor of a running sandbox: the `airlock run` process. It opens
+ * everything the sandbox's host processes need (the kernel, the initramfs,
+ * the template and sandbox disks, the console file, /dev/kvm, the vsock
+ * listener), starts each with exactly those descriptors (lib/spawn.h) —
+ * the VMM jailed, as an identity of its own — watches them, and answers
+ * the sandbox's control socket (control.h). */
+#ifndef AIRLOCK_TOOLS_SUPERVISE_H
+#define AIRLOCK_TOOLS_SUPERVISE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tools/airlock/net.h"
+#include "tools/airlock/sandbox.h"
+
+enum sv_state { SV_BOOTING, SV_RUNNING, SV_STOPPING };
+
+struct supervisor {
+	struct sandbox *sb;
+	const struct airlock_paths *paths;
+	pid_t vmm;		/* 0: none started */
+	int vmm_pidfd;		/* to watch it from the control thread */
+	int vmm_status;		/* wait status once reaped */
+	bool vmm_reaped;
+	int64_t started;	/* seconds since the epoch */
+	_Atomic int state;	/* enum sv_state */
+	int control_fd;		/* the control socket's listener */
+	int wake[2];		/* ends the control thread */
+	pthread_t control;
+	bool control_running;
+	int poweroff_wait_ms;	/* supervisor_shutdown(); 0: the default, 30 s */
+	/* The network (net.h): set before supervisor_start; NULL options
+	 * or --network none: no network device at all. */
+	const struct net_opts *net_opts;
+	struct sandbox_net *net;	/* while it has one */
+	/* Boot or restore the template's snapshot (snapshot.h): set before
+	 * supervisor_start, like net_opts. */
+	int start_mode;		/* enum snapshot_mode */
+};
+
+/* What a VMM the supervisor starts runs on: its files, open. -1 where
+ * absent: kernel and initrd when restoring, the TAP without a network,
+ * the snapshot files when there is no snapshot. */
+struct vmm_files {
+	int kernel, initrd, template_img, disk, vsock, console, kvm, tap, log;
+	int snap_state, snap_mem;
+	bool snap_out;		/* write the snapshot, else start from it */
+	const char *snap_key;	/* --snapshot-key, hex */
+};
+
+/* Starts airlock-vmm in namespaces of its own, jailed, with exactly these
+ * files (and /dev/null as stdin and stdout, f->log as stderr): cpus vCPUs,
+ * mem_mib of memory, cmdline (unused when restoring). Returns its pid, or
+ * -errno after saying why. */
+pid_t supervisor_spawn_vmm(const struct airlock_paths *p, const struct vmm_files *f,
+			   unsigned int cpus, uint64_t mem_mib, const char *cmdline);
+
+/* The VMM the supervisor watches from now on (pid from the above). */
+void supervisor_adopt_vmm(struct supervisor *sv, pid_t pid);
+
+/* Starts sb's network (with sv->net_opts), its VMM (lock held) in serve
+ * mode on that network's TAP, and opens its control socket. Returns 0 once
+ * all are up, or -errno after saying why. sv->net_opts is kept. */
+int supervisor_start(struct supervisor *sv, struct sandbox *sb,
+		     const struct airlock_paths *p);
+
+/* The sandbox's command is running: `airlock ls` says so from now on. */
+void supervisor_running(void *sv);
+
+/* True while the VMM lives (reaps it when it has ended). */
+bool supervisor_vmm_alive(void *sv);
+
+/* Ends the VM: asks airlock-init to power off (the disk is left clean),
+ * then waits; SIGKILL if it does not end in time. Then the network: if its
+ * gateway had gone during the run, says so. Returns 0 if all ended
+ * cleanly, -errno (after saying why) if not. */
+int supervisor_shutdown(struct supervisor *sv);
+
+/* The VMM's last messages, prefixed and made harmless, on stderr. */
+void supervisor_print_log(const struct supervisor *sv);
+
+/* Stops the control socket and whatever still runs. */
+void supervisor_close(struct supervisor *sv);
+
+#endif
