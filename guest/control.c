@@ -69,7 +69,10 @@ static void control_read(struct watch *w, uint32_t events)
 		while ((r = frame_decoder_next(&c->dec, &p, &left, &f)) > 0) {
 			struct control_msg req;
 
-			if (control_msg_decode(f.type, f.payload, f.len, &req) < 0)
+			/* RESUME belongs to a guest waiting at its snapshot
+			 * point (snapshot.c), not to a running one. */
+			if (control_msg_decode(f.type, f.payload, f.len, &req) < 0 ||
+			    req.type != CONTROL_MSG_POWEROFF)
 				goto bad;
 			/* POWEROFF is the only request: accept, then act
 			 * once the loop is back at the top. */

@@ -113,11 +113,14 @@ int main(int argc, char **argv)
 	/* Whatever was wrong with it, the command line was invalid. */
 	if (init_params_read(&ctx, &params) < 0)
 		init_fail(&ctx, EINVAL);
-	if (params.root[0]) {
-		ret = init_root_setup(&ctx, &params);
-		if (ret < 0)
-			init_fail(&ctx, -ret);
-	}
+	ret = params.root[0] ? init_root_template(&ctx, &params) : 0;
+	/* A snapshot sees the template but not the sandbox's own disk. */
+	if (ret == 0)
+		ret = init_snapshot_point(&ctx, &params);
+	if (ret == 0 && params.root[0])
+		ret = init_root_finish(&ctx, &params);
+	if (ret < 0)
+		init_fail(&ctx, -ret);
 	init_mount_rest(&ctx);
 	init_system_setup(&ctx);
 	init_net_setup(&ctx, &params);

@@ -69,11 +69,22 @@ int init_params_read(const struct init_ctx *ctx, struct init_params *p);
 
 /* root.c: the template (read-only) under an upper layer (the sandbox disk
  * or a tmpfs) as an overlay, which becomes the root; /dev, /proc and /sys
- * move along. Returns -errno after saying what failed. */
-int init_root_setup(struct init_ctx *ctx, const struct init_params *p);
+ * move along, in two steps so that a snapshot can be taken between them:
+ * the template alone, then the upper layer, the overlay and the switch.
+ * Each returns -errno after saying what failed. */
+#define INIT_TEMPLATE_DIR "/layers/template"	/* the template, mounted read-only */
+int init_root_template(struct init_ctx *ctx, const struct init_params *p);
+int init_root_finish(struct init_ctx *ctx, const struct init_params *p);
 /* Flushes the sandbox disk and remounts it read-only, so that it is clean
  * when the VM ends. Does nothing without one, or a second time. */
 void init_root_persist(struct init_ctx *ctx);
+
+/* snapshot.c: with airlock.snapshot=1, the point a snapshot is taken at
+ * (after the template is mounted, before the sandbox disk is touched):
+ * waits for the host's RESUME, then reseeds the kernel's RNG, sets the
+ * wall clock and makes sure the sandbox disk is seen as it is now. Returns
+ * 0 at once without the parameter, or -errno after saying what failed. */
+int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p);
 
 /* net.c: with airlock.net=, brings up eth0 with the address, a default
  * route through the gateway, IPv6 off on it, and /etc/resolv.conf naming

@@ -18,7 +18,7 @@
 
 /* Mount points in the initramfs; hidden under the new root afterwards. */
 #define LAYERS "/layers"
-#define LOWER LAYERS "/template"
+#define LOWER INIT_TEMPLATE_DIR
 #define SANDBOX LAYERS "/sandbox"
 #define NEWROOT "/newroot"
 
@@ -203,10 +203,9 @@ static int switch_root(const struct init_ctx *ctx)
 	return 0;
 }
 
-int init_root_setup(struct init_ctx *ctx, const struct init_params *p)
+/* The template, read-only, where the overlay will find it. */
+int init_root_template(struct init_ctx *ctx, const struct init_params *p)
 {
-	static const char opts[] = "lowerdir=" LOWER ",upperdir=" SANDBOX
-				   "/upper,workdir=" SANDBOX "/work";
 	struct layer lower = { .role = "template" };
 	int ret;
 
@@ -224,14 +223,22 @@ int init_root_setup(struct init_ctx *ctx, const struct init_params *p)
 	 * is, not replayed (which would need a write). */
 	if (ret == 0)
 		ret = mount_ext4(ctx, &lower, LOWER, MS_RDONLY, "noload");
-	if (ret == 0)
-		ret = mount_upper(ctx, p);
+	return ret;
+}
+
+/* The upper layer, the overlay, and the switch into it. */
+int init_root_finish(struct init_ctx *ctx, const struct init_params *p)
+{
+	static const char opts[] = "lowerdir=" LOWER ",upperdir=" SANDBOX
+				   "/upper,workdir=" SANDBOX "/work";
+	int ret = mount_upper(ctx, p);
+
 	if (ret < 0)
 		return ret;
 	if (mount("overlay", NEWROOT, "overlay", 0, opts) < 0) {
 		ret = -errno;
-		init_log(ctx, "cannot mount the overlay of the template %s and "
-			 "%s%s on %s: %s", lower.path,
+		init_log(ctx, "cannot mount the overlay of the template /dev/%s and "
+			 "%s%s on %s: %s", p->root,
 			 p->upper[0] ? "the sandbox disk /dev/" : "a tmpfs",
 			 p->upper, NEWROOT, strerror(errno));
 		return ret;

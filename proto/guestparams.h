@@ -17,6 +17,12 @@
 /* The command's working directory (default: the user's home). */
 #define GUESTPARAM_CWD "airlock.cwd="
 
+/* "1": boot for a snapshot: mount the template, get the vsock listeners
+ * ready, report PVPORT_EV_SNAPSHOT_READY, and only go on (sandbox disk,
+ * root, commands) once the host sends RESUME on the control port
+ * (docs/snapshot.md). */
+#define GUESTPARAM_SNAPSHOT "airlock.snapshot="
+
 /* The guest's network, IPv4 only: "ADDR/PREFIX,GATEWAY" (proto/netparam.h);
  * the gateway is also the resolver. Without it no network device is
  * expected and nothing is configured. */

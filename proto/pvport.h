@@ -18,6 +18,10 @@ enum pvport_event {
 	PVPORT_EV_CMD_STARTED = 2,	/* about to execve the command */
 	PVPORT_EV_EXIT_STATUS = 3,	/* arg = exit status 0..255 (128+N: signal N) */
 	PVPORT_EV_INIT_FAILED = 4,	/* arg = errno of what init could not do */
+	/* airlock.snapshot=1: the guest is as far as it goes without the
+	 * sandbox's own disk, and waits for RESUME on the control port. A VMM
+	 * making a snapshot stops the vCPUs and takes it now. */
+	PVPORT_EV_SNAPSHOT_READY = 5,
 };
 
 static inline uint32_t pvport_encode(enum pvport_event ev, uint32_t arg)

@@ -21,6 +21,8 @@
 #include "vmm/virtio/net.h"
 #include "vmm/virtio/rng.h"
 #include "vmm/virtio/vsock.h"
+#include "vmm/snapshot_mem.h"
+#include "vmm/vm_snapshot.h"
 #include "lib/clock.h"
 #include "lib/tap.h"
 #include "lib/unixsock.h"
@@ -30,6 +32,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +46,13 @@
 
 /* Exit statuses of our own (the guest command's status passes through). */
 #define EXIT_USAGE 2		/* bad option, bad kernel/initrd, KVM unusable */
+#define EXIT_SNAPSHOT 3		/* --restore: the snapshot cannot be used */
 #define EXIT_VM_FAILED 125	/* the VM died before the command finished */
 
 /* Everything the options named, open: after open_all() nothing else is. */
 struct inputs {
 	int kvm, kernel, initrd, console, vsock_listen, vsock_broker;
+	int snap_state, snap_mem;	/* --snapshot-out or --restore, --snapshot-mem */
 	int disk[VMM_MAX_DISKS];
 	uint64_t disk_size[VMM_MAX_DISKS];
 	size_t kernel_len, initrd_len;
@@ -116,6 +121,33 @@ static int vsock_by_path(const struct vmm_opts *o, struct inputs *in)
 	return 0;
 }
 
+/* A snapshot file: the inherited fd, or the path opened with flags. */
+static int open_snapshot_file(const struct vmm_file *f, int flags)
+{
+	return f->fd >= 0 ? f->fd : open(f->path, flags | O_CLOEXEC, 0600);
+}
+
+/* The snapshot's two files, written (--snapshot-out) or read (--restore).
+ * Returns 0, or the exit status after saying what is wrong. */
+static int open_snapshot(const struct vmm_opts *o, struct inputs *in)
+{
+	const struct vmm_file *state = o->have_restore ? &o->restore : &o->snapshot_out;
+	int flags = o->have_restore ? O_RDONLY : O_RDWR | O_CREAT;
+	char nb[16];
+
+	in->snap_state = open_snapshot_file(state, flags);
+	if (in->snap_state >= 0)
+		in->snap_mem = open_snapshot_file(&o->snapshot_mem, flags);
+	if (in->snap_state < 0 || in->snap_mem < 0) {
+		vmm_msg("cannot open the snapshot's %s file '%s': %s",
+			in->snap_state < 0 ? "state" : "memory",
+			vmm_file_name(in->snap_state < 0 ? state : &o->snapshot_mem, nb, sizeof(nb)),
+			strerror(errno));
+		return o->have_restore ? EXIT_SNAPSHOT : EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* Opens (or checks) everything the options name. Returns 0, or the exit
  * status after saying what is wrong. */
 static int open_all(const struct vmm_opts *o, struct inputs *in)
@@ -124,6 +156,10 @@ static int open_all(const struct vmm_opts *o, struct inputs *in)
 	char nb[16], err[512];
 	int r;
 
+	if ((o->have_restore || o->have_snapshot_out) && (r = open_snapshot(o, in)))
+		return r;
+	if (o->have_restore)
+		goto devices;	/* the snapshot has kernel and initrd */
 	in->kernel = vmm_open_image(&o->kernel, &in->kernel_len, &why);
 	if (in->kernel < 0) {
 		vmm_msg("cannot read kernel '%s': %s", vmm_file_name(&o->kernel, nb, sizeof(nb)),
@@ -138,6 +174,7 @@ static int open_all(const struct vmm_opts *o, struct inputs *in)
 			return EXIT_USAGE;
 		}
 	}
+devices:
 	for (unsigned int i = 0; i < o->ndisks; i++)
 		if ((in->disk[i] = vmm_open_disk(&o->disks[i], &in->disk_size[i])) < 0)
 			return EXIT_USAGE;
@@ -195,6 +232,9 @@ static uint64_t max_file_size(const struct vmm_opts *o, const struct inputs *in)
 	for (unsigned int i = 0; i < o->ndisks; i++)
 		if (!o->disks[i].ro && in->disk_size[i] > max)
 			max = in->disk_size[i];
+	/* A snapshot's memory file holds all of RAM after a header page. */
+	if (o->have_snapshot_out && (o->mem_mib << 20) + SNAP_MEM_DATA_OFF > max)
+		max = (o->mem_mib << 20) + SNAP_MEM_DATA_OFF;
 	if (o->console_kind == CONSOLE_FILE) {
 		if (!o->console_max)
 			return 0;	/* no limit asked for */
@@ -280,10 +320,14 @@ int main(int argc, char **argv)
 	static struct vmm_opts o;
 	static struct vmm_seccomp_cfg fcfg;
 	struct inputs in = { .kvm = -1, .kernel = -1, .initrd = -1, .console = -1,
-			     .vsock_listen = -1, .vsock_broker = -1 };
+			     .vsock_listen = -1, .vsock_broker = -1, .snap_state = -1,
+			     .snap_mem = -1 };
+	static struct vm_restore rs;
+	struct serial con, out;
+	struct vm_snap_board board = { .uart = { &con, &out }, .nuarts = 2 };
+	struct snap_key key;
 	unsigned int nslots, rng_slot, vsock_slot, net_slot;
 	struct vm vm;
-	struct serial con, out;
 	struct x86_kernel k;
 	struct x86_boot_entry entry;
 	const char *why = NULL;
@@ -298,6 +342,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+	/* One malloc arena: the vCPU threads allocate only while they set up
+	 * (their seccomp filters), not worth an arena each (tests/bench/boot).
+	 * And a heap that never shrinks: under seccomp a free() that trimmed
+	 * it would call brk(), which no filter allows. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 
 	r = vmm_opts_parse(argc, argv, &o);
 	if (r)
@@ -309,6 +359,16 @@ int main(int argc, char **argv)
 		goto out;
 	rc = EXIT_USAGE;
 	vmm_phase(o.verbose, t0, "inputs open");
+	key = (struct snap_key){ .nr_vcpus = o.cpus, .mem_size = o.mem_mib << 20 };
+	memcpy(key.ident, o.snapshot_key, sizeof(key.ident));
+	/* Checked whole before anything is built on it. */
+	if (o.have_restore &&
+	    vm_restore_open(&rs, in.snap_state, in.snap_mem, &key, AIRLOCK_VERSION, &why)) {
+		vmm_msg("cannot restore the snapshot '%s': %s",
+			vmm_file_name(&o.restore, nb, sizeof(nb)), why);
+		rc = EXIT_SNAPSHOT;
+		goto out;
+	}
 	if (o.jail.enabled) {
 		struct jail_limits lim = { o.mem_mib << 20, o.cpus, max_file_size(&o, &in) };
 
@@ -320,6 +380,15 @@ int main(int argc, char **argv)
 		vmm_phase(o.verbose, t0, "jailed");
 	}
 
+	/* MMIO slots, in the order the guest probes them: the disks first
+	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
+	 * vsock and virtio-net (eth0) if asked for. */
+	rng_slot = o.ndisks;
+	vsock_slot = rng_slot + 1;
+	net_slot = vsock_slot + (o.have_vsock ? 1 : 0);
+	nslots = net_slot + (o.net_fd >= 0 ? 1 : 0);
+	if (o.have_restore)
+		goto make_vm;	/* the snapshot has kernel, initrd and command line */
 	if (parse_kernel(in.kernel, in.kernel_len, &k, &why)) {
 		vmm_msg("kernel '%s': %s", vmm_file_name(&o.kernel, nb, sizeof(nb)), why);
 		goto out;
@@ -330,13 +399,6 @@ int main(int argc, char **argv)
 			(unsigned long long)((x86_min_mem(&k, in.initrd_len) + (1 << 20) - 1) >> 20));
 		goto out;
 	}
-	/* MMIO slots, in the order the guest probes them: the disks first
-	 * (vda, vdb… in --disk order), then virtio-rng, always there, then
-	 * vsock and virtio-net (eth0) if asked for. */
-	rng_slot = o.ndisks;
-	vsock_slot = rng_slot + 1;
-	net_slot = vsock_slot + (o.have_vsock ? 1 : 0);
-	nslots = net_slot + (o.net_fd >= 0 ? 1 : 0);
 	if (board_virtio_cmdline(devices, sizeof(devices), nslots, o.extra_cmdline) < 0 ||
 	    bootargs_build(cmdline, sizeof(cmdline), o.console_kind == CONSOLE_NONE, o.argc,
 			   o.argv, devices) < 0 ||
@@ -346,6 +408,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+make_vm:
 	if (vm_create(&vm, in.kvm, o.mem_mib << 20, o.cpus, err, sizeof(err))) {
 		vmm_msg("%s", err);
 		rc = EXIT_VM_FAILED;
@@ -354,6 +417,21 @@ int main(int argc, char **argv)
 	atomic_store(&vm.t.start, t0);
 	vmm_phase(o.verbose, t0, "VM, memory and vCPUs created");
 	vm.verbose = o.verbose;
+	if (o.have_restore) {
+		if (vm_restore_map(&rs, &vm, in.snap_mem, &why)) {
+			vmm_msg("cannot restore the snapshot '%s': %s",
+				vmm_file_name(&o.restore, nb, sizeof(nb)), why);
+			rc = EXIT_SNAPSHOT;
+			goto out_vm;
+		}
+		goto devices;
+	}
+	if (o.have_snapshot_out &&
+	    (r = vm_snapshot_arm(&vm, &key, AIRLOCK_VERSION, in.snap_mem, &why))) {
+		vmm_msg("cannot prepare the snapshot: %s: %s", why, strerror(-r));
+		rc = EXIT_VM_FAILED;
+		goto out_vm;
+	}
 
 	struct x86_boot_cfg cfg = {
 		.mem_size = o.mem_mib << 20,
@@ -388,6 +466,7 @@ int main(int argc, char **argv)
 			(unsigned long long)entry.rip, o.cpus, (unsigned long long)o.mem_mib,
 			cmdline);
 
+devices:
 	/* A file fills the host's disk; our own stdout or stderr is the
 	 * caller's to bound. */
 	if ((r = setup_legacy(&vm, &con, &out, in.console,
@@ -444,12 +523,26 @@ int main(int argc, char **argv)
 		const char *what;
 
 		r = x86_vcpu_init(vm.vcpus[i].fd, i, o.cpus, vm.cpuid, vm.tsc_deadline,
-				  i == 0 ? &entry : NULL, &what);
+				  i == 0 && !o.have_restore ? &entry : NULL, &what);
 		if (r) {
 			vmm_msg("cannot set up vCPU %u: %s failed: %s", i, what, strerror(-r));
 			rc = EXIT_VM_FAILED;
 			goto out_vm;
 		}
+	}
+
+	for (unsigned int i = 0; i < o.ndisks; i++)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_BLK, i, &blk[i] };
+	board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_RNG, rng_slot, &rng };
+	if (o.have_vsock)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_VSOCK, vsock_slot, &vsock };
+	if (o.net_fd >= 0)
+		board.dev[board.ndevs++] = (typeof(board.dev[0])){ VM_SNAP_NET, net_slot, &net };
+	if (o.have_restore && vm_restore_apply(&rs, &vm, &board, &why)) {
+		vmm_msg("cannot restore the snapshot '%s': %s",
+			vmm_file_name(&o.restore, nb, sizeof(nb)), why);
+		rc = EXIT_SNAPSHOT;
+		goto out_vm;
 	}
 
 	/* What the filters name; the vCPUs take theirs as they start. */
@@ -466,6 +559,8 @@ int main(int argc, char **argv)
 			.vsock_timer_fd = o.have_vsock ? vsock.timer_fd : -1,
 			.tap_fd = o.net_fd,
 			.vcpu_wfd = vm.vcpu_wfd, .n_vcpu_wfd = vm.n_vcpu_wfd,
+			.snapshot = o.have_snapshot_out, .ram_fd = vm.mem_fd,
+			.snap_state_fd = in.snap_state, .snap_mem_fd = in.snap_mem,
 		};
 		vm.seccomp = &fcfg;
 	}
@@ -503,7 +598,13 @@ int main(int argc, char **argv)
 	status = atomic_load(&vm.exit_status);
 	if (o.boot_timing)
 		vmm_print_timing(&vm);
-	if (status >= 0) {
+	if (atomic_load(&vm.end) == VM_END_SNAPSHOT) {
+		rc = 0;
+		if (vm_snapshot_save(&vm, &board, in.snap_state, &why)) {
+			vmm_msg("cannot take the snapshot: %s", why);
+			rc = EXIT_VM_FAILED;
+		}
+	} else if (status >= 0) {
 		rc = status;
 	} else if (sig) {
 		vmm_msg("stopped by signal %d (%s)", sig, sigdescr_np(sig));
@@ -521,6 +622,11 @@ out_stop:
 out_vm:
 	vm_destroy(&vm);
 out:
+	vm_restore_close(&rs);
+	if (in.snap_state >= 0)
+		close(in.snap_state);
+	if (in.snap_mem >= 0)
+		close(in.snap_mem);
 	if (in.kvm >= 0)
 		close(in.kvm);
 	if (in.kernel >= 0)

@@ -58,6 +58,13 @@ static void usage(FILE *f)
 	      "                       no capabilities, running as UID:GID (required as\n"
 	      "                       root) or, for a user, inside a user namespace\n"
 	      "  --boot MODE          auto (default), pvh or linux64 (64-bit boot protocol)\n"
+	      "  --snapshot-out FILE  at the guest's snapshot point (airlock.snapshot=1)\n"
+	      "                       write the VM's state to FILE and end\n"
+	      "  --restore FILE       start from the snapshot state FILE instead of\n"
+	      "                       booting (no --kernel, --initrd, --cmdline, CMD)\n"
+	      "  --snapshot-mem FILE  the snapshot's memory file (with either)\n"
+	      "  --snapshot-key HEX   identities of kernel, initramfs and template the\n"
+	      "                       snapshot is made for (3 x 32 bytes in hex)\n"
 	      "  --boot-timing        print boot milestones to stderr at the end\n"
 	      "  --no-seccomp         do not install seccomp filters (debugging only)\n"
 	      "  --allow-pvm          try even on a PVM /dev/kvm (very slow)\n"
@@ -65,8 +72,9 @@ static void usage(FILE *f)
 	      "  -h, --help           this text\n"
 	      "\n"
 	      "Exit status: CMD's status (128+N if killed by signal N); 2 for bad\n"
-	      "options, images or an unusable KVM; 125 if the VM failed (kernel panic,\n"
-	      "init failure, KVM error) before CMD finished.\n",
+	      "options, images or an unusable KVM; 3 if the snapshot to --restore\n"
+	      "cannot be used; 125 if the VM failed (kernel panic, init failure, KVM\n"
+	      "error) before CMD finished.\n",
 	      f);
 }
 
@@ -142,6 +150,32 @@ static int parse_net(const char *s, struct vmm_opts *o)
 	return 0;
 }
 
+/* 192 hex digits: kernel, initramfs and template identities. */
+static int parse_key(const char *hex, uint8_t *out, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int v = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char c = hex[2 * i + (size_t)k];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= (unsigned int)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= (unsigned int)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v |= (unsigned int)(c - 'A' + 10);
+			else
+				return -EINVAL;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
 static int parse_jail(const char *s, struct vmm_jail_opts *j)
 {
 	unsigned long long uid, gid;
@@ -165,7 +199,8 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 {
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
 	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
-	       O_CONSOLE_MAX, O_VSOCK_PORT, O_VSOCK_BROKER, O_KVM, O_JAIL, O_NET };
+	       O_CONSOLE_MAX, O_VSOCK_PORT, O_VSOCK_BROKER, O_KVM, O_JAIL, O_NET,
+	       O_SNAP_OUT, O_RESTORE, O_SNAP_MEM, O_SNAP_KEY };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -188,11 +223,15 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 		{ "allow-pvm", no_argument, NULL, O_PVM },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "snapshot-out", required_argument, NULL, O_SNAP_OUT },
+		{ "restore", required_argument, NULL, O_RESTORE },
+		{ "snapshot-mem", required_argument, NULL, O_SNAP_MEM },
+		{ "snapshot-key", required_argument, NULL, O_SNAP_KEY },
 		{ 0 },
 	};
 	unsigned long long v;
 	const char *end;
-	bool have_kernel = false;
+	bool have_kernel = false, have_mem = false;
 	int c;
 
 	*o = (struct vmm_opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
@@ -201,6 +240,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 				.console_kind = CONSOLE_NONE, .net_fd = -1,
 				.mac = VIRTIO_NET_DEFAULT_MAC };
 	o->console.fd = -1;
+	o->snapshot_out.fd = o->restore.fd = o->snapshot_mem.fd = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+m:vh", lo, NULL)) != -1) {
@@ -346,6 +386,28 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case O_SNAP_OUT:
+			if (parse_file("--snapshot-out", optarg, &o->snapshot_out))
+				return -EINVAL;
+			o->have_snapshot_out = true;
+			break;
+		case O_RESTORE:
+			if (parse_file("--restore", optarg, &o->restore))
+				return -EINVAL;
+			o->have_restore = true;
+			break;
+		case O_SNAP_MEM:
+			if (parse_file("--snapshot-mem", optarg, &o->snapshot_mem))
+				return -EINVAL;
+			have_mem = true;
+			break;
+		case O_SNAP_KEY:
+			if (parse_key(optarg, o->snapshot_key, sizeof(o->snapshot_key))) {
+				vmm_msg("--snapshot-key: expected %zu hex digits",
+					2 * sizeof(o->snapshot_key));
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -365,7 +427,25 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (!have_kernel) {
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	if (o->have_restore && o->have_snapshot_out) {
+		vmm_msg("--restore and --snapshot-out: one or the other");
+		return -EINVAL;
+	}
+	if ((o->have_restore || o->have_snapshot_out) && !have_mem) {
+		vmm_msg("%s needs --snapshot-mem FILE",
+			o->have_restore ? "--restore" : "--snapshot-out");
+		return -EINVAL;
+	}
+	/* The snapshot holds the kernel, the command line and the command. */
+	if (o->have_restore &&
+	    (have_kernel || o->have_initrd || o->extra_cmdline || o->argc)) {
+		vmm_msg("--restore starts the snapshot's own kernel: no --kernel, --initrd, "
+			"--cmdline or command with it");
+		return -EINVAL;
+	}
+	if (!have_kernel && !o->have_restore) {
 		vmm_msg("no kernel given: --kernel FILE is required (see --help)");
 		return -EINVAL;
 	}
@@ -378,8 +458,6 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 			"the streams");
 		return -EINVAL;
 	}
-	o->argc = argc - optind;
-	o->argv = argv + optind;
 	return 0;
 }
 
@@ -400,6 +478,12 @@ unsigned int vmm_opts_fds(const struct vmm_opts *o, int *fds, unsigned int max)
 		ADD(o->console.fd);
 	ADD(o->kvm_fd);
 	ADD(o->net_fd);
+	if (o->have_snapshot_out)
+		ADD(o->snapshot_out.fd);
+	if (o->have_restore)
+		ADD(o->restore.fd);
+	if (o->have_snapshot_out || o->have_restore)
+		ADD(o->snapshot_mem.fd);
 #undef ADD
 	return n;
 }

@@ -61,6 +61,12 @@ struct vmm_opts {
 	bool seccomp;
 	bool allow_pvm;
 	bool verbose;
+	/* Snapshots (docs/snapshot.md): the state file to write at the guest's
+	 * snapshot point, or to start from; the memory file of either; the
+	 * caller's identity of kernel, initramfs and template (3 x 32 bytes). */
+	struct vmm_file snapshot_out, restore, snapshot_mem;
+	bool have_snapshot_out, have_restore;
+	uint8_t snapshot_key[96];
 	int argc;		/* the guest command */
 	char **argv;
 };

@@ -47,6 +47,12 @@ static void pvport_io(void *opaque, uint16_t off, uint8_t *data, uint8_t size,
 	case PVPORT_EV_INIT_FAILED:
 		atomic_store(&vm->init_errno, arg > 0 && arg < 4096 ? (int)arg : 1);
 		break;
+	case PVPORT_EV_SNAPSHOT_READY:
+		/* Only a VM armed for one takes it; any other ignores it (and
+		 * its guest waits for a RESUME that a cold boot never sends). */
+		if (vm->snap)
+			vm_request_end(vm, VM_END_SNAPSHOT);
+		break;
 	default:
 		break;
 	}

@@ -47,6 +47,39 @@ static const struct sf_rule main_any_fd[] = {
 
 #define A(n, op, v) { (n), (op), (uint64_t)(v) }
 
+/* A vCPU's state beyond what a diagnosis reads, for a snapshot. */
+static const unsigned long snapshot_ioctls[] = {
+	KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS, KVM_GET_DEBUGREGS,
+	KVM_GET_LAPIC, KVM_GET_TSC_KHZ, KVM_GET_CPUID2, KVM_GET_MSRS,
+};
+
+/* Taking a snapshot, on the main thread once the guest is at its
+ * snapshot point (vmm/vm_snapshot.c). */
+static void add_snapshot(struct sf_filter *f, const struct vmm_seccomp_cfg *c)
+{
+	/* The VM-wide state, read-only (x86_vm_save). */
+	static const unsigned long vm_ioctls[] = {
+		KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+	};
+	int files[] = { c->snap_state_fd, c->snap_mem_fd };
+
+	for (size_t i = 0; i < SF_COUNT(vm_ioctls); i++)
+		sf_add1(f, SCMP_SYS(ioctl), 2, (struct sf_arg[]){ A(0, SF_EQ32, c->vm_fd),
+								   A(1, SF_EQ, vm_ioctls[i]) });
+	/* Which parts of guest RAM were ever written (SEEK_DATA/SEEK_HOLE),
+	 * so that only those are copied. */
+	sf_add1(f, SCMP_SYS(lseek), 1, (struct sf_arg[]){ A(0, SF_EQ32, c->ram_fd) });
+	/* The two files: written, the state file cut to its length, both made
+	 * durable. These fds alone. */
+	for (size_t i = 0; i < SF_COUNT(files); i++) {
+		struct sf_arg fd = A(0, SF_EQ32, files[i]);
+
+		sf_add1(f, SCMP_SYS(pwrite64), 1, &fd);
+		sf_add1(f, SCMP_SYS(fdatasync), 1, &fd);
+	}
+	sf_add1(f, SCMP_SYS(ftruncate), 1, (struct sf_arg[]){ A(0, SF_EQ32, c->snap_state_fd) });
+}
+
 int seccomp_install_reporter(void)
 {
 	return sf_install_reporter("airlock-vmm", EXIT_SECCOMP);
@@ -77,6 +110,11 @@ int seccomp_install_vcpu(const struct vmm_seccomp_cfg *c, int vcpu_fd, char *err
 	 * messages go to stderr. Those fds, no other. */
 	for (unsigned int i = 0; i < c->n_vcpu_wfd; i++)
 		sf_add1(f, SCMP_SYS(write), 1, (struct sf_arg[]){ A(0, SF_EQ32, c->vcpu_wfd[i]) });
+	/* The rest of its state, read once for a snapshot (x86_vcpu_save):
+	 * still this vCPU's own, still read-only. */
+	for (size_t i = 0; c->snapshot && i < SF_COUNT(snapshot_ioctls); i++)
+		sf_add1(f, SCMP_SYS(ioctl), 2, (struct sf_arg[]){ A(0, SF_EQ32, vcpu_fd),
+								   A(1, SF_EQ, snapshot_ioctls[i]) });
 	return sf_load(f, "vCPU", err, errlen);
 }
 
@@ -124,5 +162,7 @@ int seccomp_install_main(const struct vmm_seccomp_cfg *c, char *err, size_t errl
 	if (c->tap_fd >= 0)
 		sf_add1(f, SCMP_SYS(ioctl), 2, (struct sf_arg[]){ A(0, SF_EQ32, c->tap_fd),
 								   A(1, SF_EQ, TUNSETOFFLOAD) });
+	if (c->snapshot)
+		add_snapshot(f, c);
 	return sf_load(f, "main", err, errlen);
 }

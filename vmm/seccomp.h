@@ -7,6 +7,7 @@
 #ifndef AIRLOCK_VMM_SECCOMP_H
 #define AIRLOCK_VMM_SECCOMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The descriptors the filters name. -1 where a device is absent. */
@@ -21,6 +22,12 @@ struct vmm_seccomp_cfg {
 	int tap_fd;			/* virtio-net's TAP */
 	const int *vcpu_wfd;		/* what vCPU threads may write to */
 	unsigned int n_vcpu_wfd;
+	/* Taking a snapshot (vmm/vm_snapshot.h): each vCPU thread may read all
+	 * of its own state; the main thread the VM-wide state, guest RAM's
+	 * memfd layout, and it writes the two snapshot files. */
+	bool snapshot;
+	int ram_fd;			/* guest RAM's memfd */
+	int snap_state_fd, snap_mem_fd;
 };
 
 /* Install the SIGSYS reporter: a forbidden call is named, then exit 125. */

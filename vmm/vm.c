@@ -4,6 +4,7 @@
 #include "vmm/vm.h"
 #include "lib/clock.h"
 #include "vmm/seccomp.h"
+#include "vmm/vm_snapshot.h"
 #include "vmm/arch/x86/boot.h"
 #include "vmm/arch/x86/layout.h"
 
@@ -377,8 +378,11 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	/* Unless the guest ended normally, keep what this vCPU was doing for
-	 * the diagnosis (a kicked vCPU is out of KVM_RUN, so it is coherent). */
-	if (atomic_load(&vm->end) != VM_END_RESET)
+	 * the diagnosis (a kicked vCPU is out of KVM_RUN, so it is coherent);
+	 * at a snapshot point, all of it. */
+	if (vm->snap && atomic_load(&vm->end) == VM_END_SNAPSHOT)
+		vm_snapshot_vcpu(v);
+	else if (atomic_load(&vm->end) != VM_END_RESET)
 		x86_vcpu_state_get(v->fd, &v->state);
 	return NULL;
 }
@@ -454,4 +458,5 @@ void vm_destroy(struct vm *vm)
 	if (vm->epfd >= 0)
 		close(vm->epfd);
 	free(vm->cpuid);
+	vm_snapshot_free(vm->snap);
 }

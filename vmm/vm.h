@@ -18,6 +18,7 @@
 
 struct kvm_run;
 struct kvm_cpuid2;
+struct vm_snapshot;
 struct vmm_seccomp_cfg;
 
 /* Why the VM stopped running. */
@@ -28,6 +29,7 @@ enum vm_end {
 	VM_END_CRASH,		/* KVM reports a guest crash event */
 	VM_END_SIGNAL,		/* the host asked us to stop */
 	VM_END_ERROR,		/* KVM could not go on: see vm->error */
+	VM_END_SNAPSHOT,	/* the guest is at its snapshot point (vm->snap set) */
 };
 
 /* Milestones, nanoseconds on CLOCK_MONOTONIC (0 = not reached). */
@@ -75,6 +77,7 @@ struct vm {
 	struct mmio_bus mmio;
 	int epfd;			/* the I/O loop's epoll instance */
 	struct vm_event end_ev;		/* end_efd in it */
+	struct vm_snapshot *snap;	/* taking a snapshot: vm_snapshot.h */
 
 	/* Written by vCPU threads, read by the main loop. */
 	_Atomic int end;		/* enum vm_end; first writer wins */

@@ -23,17 +23,18 @@ static uint32_t seen_len[MAX_FRAMES];
 static void check_msg(const struct frame *f)
 {
 	struct control_msg m;
-	uint8_t enc[FRAME_HEADER_SIZE];
+	uint8_t enc[FRAME_HEADER_SIZE + CONTROL_RESUME_LEN];
 	int n;
 
 	if (control_msg_decode(f->type, f->payload, f->len, &m) != 0)
 		return;
-	if (f->len != 0 || m.type != f->type)
+	if (m.type != f->type || f->len != (f->type == CONTROL_MSG_RESUME ? CONTROL_RESUME_LEN : 0))
 		abort();
 	n = control_msg_encode(enc, sizeof(enc), &m);
-	if (n != (int)FRAME_HEADER_SIZE || enc[0] != FRAME_MAGIC ||
+	if (n != (int)(FRAME_HEADER_SIZE + f->len) || enc[0] != FRAME_MAGIC ||
 	    enc[1] != FRAME_VERSION || enc[2] != f->type || enc[3] != 0 ||
-	    frame_get_u32(enc + 4) != 0)
+	    frame_get_u32(enc + 4) != f->len ||
+	    memcmp(enc + FRAME_HEADER_SIZE, f->payload, f->len) != 0)
 		abort();
 }
 

@@ -57,6 +57,37 @@ TEST(messages_round_trip_with_documented_bytes)
 	}
 }
 
+/* RESUME carries 80 bytes: the seed, then two little-endian u64s. */
+TEST(resume_round_trips_with_documented_bytes)
+{
+	struct control_msg m = { .type = CONTROL_MSG_RESUME,
+				 .realtime_ns = 0x0102030405060708ull,
+				 .upper_size = 16ull << 30 }, out;
+	uint8_t buf[FRAME_HEADER_SIZE + CONTROL_RESUME_LEN];
+	static const uint8_t hdr[FRAME_HEADER_SIZE] = { 0xa7, 1, 0x02, 0, 80, 0, 0, 0 };
+	static const uint8_t tail[16] = { 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 4, 0, 0, 0 };
+	const uint8_t *p = buf;
+	size_t left = sizeof(buf);
+	struct frame f;
+
+	for (int i = 0; i < CONTROL_RESUME_SEED; i++)
+		m.seed[i] = (uint8_t)(i * 3 + 1);
+	CHECK_EQ(control_msg_encode(buf, sizeof(buf), &m), (int)sizeof(buf));
+	CHECK(memcmp(buf, hdr, sizeof(hdr)) == 0);
+	CHECK(memcmp(buf + FRAME_HEADER_SIZE, m.seed, CONTROL_RESUME_SEED) == 0);
+	CHECK(memcmp(buf + FRAME_HEADER_SIZE + CONTROL_RESUME_SEED, tail, sizeof(tail)) == 0);
+	CHECK_EQ(control_msg_encode(buf, sizeof(buf) - 1, &m), -ENOSPC);
+	frame_decoder_init(&dec, control_type_to_guest);
+	CHECK_EQ(frame_decoder_next(&dec, &p, &left, &f), 1);
+	CHECK_EQ(control_msg_decode(f.type, f.payload, f.len, &out), 0);
+	CHECK_EQ(out.type, CONTROL_MSG_RESUME);
+	CHECK(memcmp(out.seed, m.seed, sizeof(m.seed)) == 0);
+	CHECK(out.realtime_ns == m.realtime_ns);
+	CHECK(out.upper_size == m.upper_size);
+	/* Host to guest only. */
+	CHECK(!control_type_to_host(CONTROL_MSG_RESUME));
+}
+
 TEST(stream_of_requests_byte_at_a_time)
 {
 	uint8_t stream[3 * FRAME_HEADER_SIZE];
@@ -86,7 +117,7 @@ TEST(stream_of_requests_byte_at_a_time)
 
 TEST(decoder_refusals)
 {
-	static const uint8_t one = 0;
+	static const uint8_t one[CONTROL_RESUME_LEN + 1];
 	static const struct {
 		const char *name;
 		uint8_t type;
@@ -96,7 +127,10 @@ TEST(decoder_refusals)
 		{ "poweroff with a payload", CONTROL_MSG_POWEROFF, 1, -EPROTO },
 		{ "ack with a payload", CONTROL_MSG_ACK, 1, -EPROTO },
 		{ "type 0", 0x00, 0, -EPROTO },
-		{ "exec request type", 0x02, 0, -EPROTO },
+		{ "resume without its payload", CONTROL_MSG_RESUME, 0, -EPROTO },
+		{ "resume short", CONTROL_MSG_RESUME, CONTROL_RESUME_LEN - 1, -EPROTO },
+		{ "resume long", CONTROL_MSG_RESUME, CONTROL_RESUME_LEN + 1, -EPROTO },
+		{ "exec stdin type", 0x03, 0, -EPROTO },
 		{ "unknown host type", 0x7f, 0, -EPROTO },
 		{ "unknown guest type", 0x82, 0, -EPROTO },
 		{ "type 0xff", 0xff, 0, -EPROTO },
@@ -104,7 +138,7 @@ TEST(decoder_refusals)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct control_msg m;
-		int r = control_msg_decode(cases[i].type, &one, cases[i].len, &m);
+		int r = control_msg_decode(cases[i].type, one, cases[i].len, &m);
 
 		if (r != cases[i].want)
 			fprintf(stderr, "  case '%s': %d\n", cases[i].name, r);
@@ -150,10 +184,15 @@ TEST(encoder_refusals)
 {
 	uint8_t buf[FRAME_HEADER_SIZE];
 
-	CHECK_EQ(control_msg_encode(buf, sizeof(buf), &(struct control_msg){ 0x02 }), -EINVAL);
-	CHECK_EQ(control_msg_encode(buf, sizeof(buf), &(struct control_msg){ 0 }), -EINVAL);
+	CHECK_EQ(control_msg_encode(buf, sizeof(buf), &(struct control_msg){ .type = 0x03 }),
+		 -EINVAL);
+	CHECK_EQ(control_msg_encode(buf, sizeof(buf), &(struct control_msg){ .type = 0 }),
+		 -EINVAL);
 	CHECK_EQ(control_msg_encode(buf, sizeof(buf) - 1,
-				    &(struct control_msg){ CONTROL_MSG_POWEROFF }), -ENOSPC);
+				    &(struct control_msg){ .type = CONTROL_MSG_POWEROFF }), -ENOSPC);
+	/* RESUME does not fit in a bare header. */
+	CHECK_EQ(control_msg_encode(buf, sizeof(buf),
+				    &(struct control_msg){ .type = CONTROL_MSG_RESUME }), -ENOSPC);
 }
 
 TEST(type_filters_partition)
@@ -170,7 +209,7 @@ TEST(type_filters_partition)
 		to_guest += g;
 		to_host += h;
 	}
-	CHECK_EQ(to_guest, 1);
+	CHECK_EQ(to_guest, 2);
 	CHECK_EQ(to_host, 1);
 }
 
@@ -182,6 +221,7 @@ TEST(port_is_privileged_and_distinct)
 }
 
 CHECK_MAIN(TEST_ENTRY(messages_round_trip_with_documented_bytes),
+		TEST_ENTRY(resume_round_trips_with_documented_bytes),
 	   TEST_ENTRY(stream_of_requests_byte_at_a_time),
 	   TEST_ENTRY(decoder_refusals),
 	   TEST_ENTRY(stream_refusals),

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: airlock-exec [options] SOCKET [--] [CMD [ARGS...]]\n"
 	      "       airlock-exec --poweroff SOCKET\n"
+	      "       airlock-exec --resume[=BYTES] SOCKET\n"
 	      "Runs CMD (default: the user's login shell) in the VM whose vsock\n"
 	      "socket is SOCKET, relaying stdin, stdout and stderr; exits with\n"
 	      "its status (128+N if killed by signal N; 125 if airlock failed).\n"
@@ -25,7 +26,9 @@ static void usage(FILE *f)
 	      "  -t, -T            a TTY, or pipes (default: a TTY if stdin and\n"
 	      "                    stdout are terminals)\n"
 	      "  --timeout MS      wait this long for the guest (default 30000)\n"
-	      "  --poweroff        ask airlock-init to end the VM cleanly\n", f);
+	      "  --poweroff        ask airlock-init to end the VM cleanly\n"
+	      "  --resume[=BYTES]  resume a VM restored from a snapshot (its sandbox\n"
+	      "                    disk now BYTES long; default: none)\n", f);
 }
 
 int main(int argc, char **argv)
@@ -33,13 +36,15 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "timeout", required_argument, NULL, 'o' },
 		{ "poweroff", no_argument, NULL, 'p' },
+		{ "resume", optional_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char *env[MAX_ENV + 1];
 	struct exec_opts o = { .env = env, .tty = -1 };
 	int c, nenv = 0, timeout = 30000, ret;
-	bool poweroff = false;
+	bool poweroff = false, resume = false;
+	unsigned long long upper = 0;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "+e:w:u:tTh", lo, NULL)) != -1) {
@@ -84,6 +89,16 @@ int main(int argc, char **argv)
 		case 'p':
 			poweroff = true;
 			break;
+		case 'r':
+			resume = true;
+			if (optarg) {
+				upper = strtoull(optarg, &end, 10);
+				if (*end || !*optarg) {
+					fprintf(stderr, "airlock-exec: bad --resume '%s'\n", optarg);
+					return 125;
+				}
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -95,6 +110,15 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return 125;
+	}
+	if (resume) {
+		ret = exec_resume(argv[optind], upper, timeout, NULL, NULL);
+		if (ret < 0) {
+			fprintf(stderr, "airlock-exec: resume through %s: %s\n",
+				argv[optind], strerror(-ret));
+			return 1;
+		}
+		return 0;
 	}
 	if (poweroff) {
 		ret = exec_poweroff(argv[optind], timeout, NULL, NULL);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +50,8 @@
 #define SECOND_SIGNAL_MS 3000
 /* Exit status after ~. (as ssh). */
 #define STATUS_TILDE 255
+/* Between RESUME attempts a restored guest refused (see exec_resume). */
+#define RESUME_RETRY_MS 10
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
@@ -784,21 +787,26 @@ out:
 	return ret;
 }
 
-int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
-		  void *arg)
+/* One request on the control port, answered with ACK. */
+static int control_request(const char *vsock_path, const struct control_msg *req,
+			   int timeout_ms, bool (*alive)(void *arg), void *arg)
 {
-	struct control_msg m = { .type = CONTROL_MSG_POWEROFF };
+	struct control_msg m;
 	static struct frame_decoder dec;
 	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
-	uint8_t buf[64];
+	uint8_t buf[FRAME_HEADER_SIZE + CONTROL_RESUME_LEN];
+	ssize_t sent;
 	int fd, n, ret = -ECONNRESET;
 
 	fd = vsock_connect(vsock_path, AIRLOCK_VSOCK_PORT_CONTROL, timeout_ms,
 			   alive, arg);
 	if (fd < 0)
 		return fd;
-	n = control_msg_encode(buf, sizeof(buf), &m);
-	if (n < 0 || send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n) {
+	n = control_msg_encode(buf, sizeof(buf), req);
+	sent = n < 0 ? -1 : send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+	/* RESUME's seed is the guest's secret: no copy stays here. */
+	explicit_bzero(buf, sizeof(buf));
+	if (n < 0 || sent != n) {
 		close(fd);
 		return n < 0 ? n : -ECONNRESET;
 	}
@@ -839,4 +847,37 @@ int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *ar
 	/* Closing tells airlock-init the ACK arrived. */
 	close(fd);
 	return ret;
+}
+
+int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
+		  void *arg)
+{
+	struct control_msg m = { .type = CONTROL_MSG_POWEROFF };
+
+	return control_request(vsock_path, &m, timeout_ms, alive, arg);
+}
+
+int exec_resume(const char *vsock_path, uint64_t upper_size, int timeout_ms,
+		bool (*alive)(void *arg), void *arg)
+{
+	struct control_msg m = { .type = CONTROL_MSG_RESUME, .upper_size = upper_size };
+	int64_t deadline = clock_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	struct timespec now;
+	int r;
+
+	if (getrandom(m.seed, sizeof(m.seed), 0) != (ssize_t)sizeof(m.seed))
+		return -EIO;
+	/* The VMM tells a restored guest its vsock transport was reset; a
+	 * stream the guest accepted before it handled that is reset by it.
+	 * airlock-init then waits for the next RESUME: send it again. */
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		m.realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		r = control_request(vsock_path, &m, (int)(deadline - clock_ms()), alive, arg);
+		if (r != -ECONNRESET || clock_ms() + RESUME_RETRY_MS >= deadline)
+			break;
+		clock_sleep_ms(RESUME_RETRY_MS);
+	}
+	explicit_bzero(m.seed, sizeof(m.seed));
+	return r;
 }

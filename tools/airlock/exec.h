@@ -8,6 +8,7 @@
 #define AIRLOCK_TOOLS_AIRLOCK_EXEC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct exec_opts {
 	/* The command. NULL or empty: the user's login shell
@@ -72,5 +73,13 @@ int exec_run(const char *vsock_path, const struct exec_opts *o, int timeout_ms,
  * timeout_ms (alive may be NULL). Prints nothing. */
 int exec_poweroff(const char *vsock_path, int timeout_ms, bool (*alive)(void *arg),
 		  void *arg);
+
+/* Resumes a guest restored from a snapshot (control port, RESUME): fresh
+ * random bytes for its kernel's RNG, this host's time, and the size of its
+ * sandbox disk now (0: none). Returns 0 once airlock-init has reseeded,
+ * set its clock and sees the disk as it is (its ACK), or an -errno as
+ * exec_poweroff() does. Prints nothing. */
+int exec_resume(const char *vsock_path, uint64_t upper_size, int timeout_ms,
+		bool (*alive)(void *arg), void *arg);
 
 #endif

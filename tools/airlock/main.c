@@ -10,6 +10,7 @@
 #include "tools/airlock/policy.h"
 #include "tools/airlock/review.h"
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/snapshot.h"
 #include "tools/airlock/supervise.h"
 #include "tools/airlock/workspace.h"
 #include "lib/clock.h"
@@ -59,6 +60,7 @@ static const char usage_text[] =
 	"  diff [NAME] [PATH...]                what the workspace sync held for review\n"
 	"  accept [NAME] [PATH...]              apply held changes to the project\n"
 	"  reject [NAME] [PATH...]              drop held changes\n"
+	"  template warm [-m SIZE] [--cpus N] T  make template T's snapshot now\n"
 	"\n"
 	"`airlock COMMAND --help` tells more. State lives in $AIRLOCK_HOME\n"
 	"(default ~/.local/share/airlock).\n";
@@ -102,6 +104,9 @@ static const char run_usage[] =
 	"  --agent-network agent|dev|open  an agent's network: its API hosts alone\n"
 	"                       (agent, the default), plus package registries and\n"
 	"                       git hosting (dev), or every public address (open)\n"
+	"  --cold               boot the kernel, not the template's snapshot\n"
+	"  --warm-only          start from the template's snapshot or not at all\n"
+	"                       (exit 2 where a cold boot would be needed)\n"
 	WORKSPACE_USAGE;
 
 static const char exec_usage[] =
@@ -163,7 +168,7 @@ static int add_env(struct cmd_opts *c, const char *arg)
 /* The option letters run and exec share; returns 1 if c was one of them,
  * 0 if not, -1 on a bad value. */
 enum { O_NAME = 256, O_TEMPLATE, O_CPUS, O_RM, O_DISK_SIZE, O_JSON, O_ALLOW,
-       O_NETWORK, O_PIDS, O_AGENT_NET };
+       O_NETWORK, O_PIDS, O_AGENT_NET, O_COLD, O_WARM_ONLY };
 
 static int common_opt(struct cmd_opts *c, int opt)
 {
@@ -220,10 +225,13 @@ static int cmd_run(int argc, char **argv)
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "pids-limit", required_argument, NULL, O_PIDS },
 		{ "agent-network", required_argument, NULL, O_AGENT_NET },
+		{ "cold", no_argument, NULL, O_COLD },
+		{ "warm-only", no_argument, NULL, O_WARM_ONLY },
 		{ "help", no_argument, NULL, 'h' },
 		WORKSPACE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	enum snapshot_mode start = SNAPSHOT_AUTO;
 	struct cmd_opts c = { .tty = -1 };
 	struct net_opts net = { .network = "allowlist" };
 	struct agent_run ar = { .net = AGENT_NET_AGENT };
@@ -296,6 +304,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case O_RM:
 			rm = true;
+			break;
+		case O_COLD:
+			start = SNAPSHOT_COLD;
+			break;
+		case O_WARM_ONLY:
+			start = SNAPSHOT_WARM_ONLY;
 			break;
 		case O_ALLOW: {
 			struct rule rule;
@@ -433,7 +447,11 @@ static int cmd_run(int argc, char **argv)
 
 	sb.set.pids_max = pids;
 	sv.net_opts = &net;
-	if (supervisor_start(&sv, &sb, &paths))
+	sv.start_mode = start;
+	r = supervisor_start(&sv, &sb, &paths);
+	if (r == -EAGAIN)
+		status = EXIT_USAGE;	/* --warm-only, and no snapshot */
+	if (r)
 		goto out_close;
 	/* The project in, before the command starts; its changes back after. */
 	if (workspace_start(&ws, &sv, &paths, &wo, BOOT_TIMEOUT_MS) < 0) {
@@ -461,10 +479,13 @@ static int cmd_run(int argc, char **argv)
 	/* The command's status stands even if the VM does not stop cleanly
 	 * (supervisor_shutdown says so) or the sync did not finish (said). A
 	 * user who ended the session from here may have done so because the
-	 * guest stopped answering: the VM gets less time. */
+	 * guest stopped answering: the VM gets less time. A sandbox about to
+	 * be removed needs no clean disk: supervisor_close() ends its VM and
+	 * network at once. */
 	if (local_end)
 		sv.poweroff_wait_ms = LOCAL_END_POWEROFF_MS;
-	supervisor_shutdown(&sv);
+	if (!(rm && created))
+		supervisor_shutdown(&sv);
 
 out_close:
 	workspace_close(&ws);
@@ -804,6 +825,14 @@ static int cmd_review(int argc, char **argv)
 	return review_main(&paths, argv[0], argc - 1, argv + 1);
 }
 
+static int cmd_template(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "warm") == 0)
+		return snapshot_cmd_warm(argc - 1, argv + 1);
+	say("template: expected 'warm' (airlock template warm --help)");
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -812,6 +841,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "exec", cmd_exec }, { "ls", cmd_ls },
 		{ "list", cmd_ls }, { "stop", cmd_stop }, { "rm", cmd_rm },
+		{ "template", cmd_template },
 		{ "policy", cmd_policy },
 		{ "agents", cmd_agents },
 		{ "diff", cmd_review }, { "accept", cmd_review }, { "reject", cmd_review },

@@ -3,6 +3,7 @@
  * says whether a VM runs on it. */
 #include "tools/airlock/sandbox.h"
 #include "tools/airlock/args.h"
+#include "tools/airlock/blank.h"
 #include "tools/airlock/msg.h"
 #include "proto/guestparams.h"
 
@@ -394,8 +395,13 @@ int sandbox_create(struct sandbox *sb, const struct airlock_paths *p,
 	}
 	if (copy_path(path, sizeof(path), "%s/disk.ext4", sb->dir))
 		r = -ENAMETOOLONG;
-	if (r == 0)
+	/* A copy of the blank disk of this size if there is one (a mkfs run
+	 * costs more than starting the sandbox); else made, and kept as it. */
+	if (r == 0 && (r = blank_copy(p->home, path, sb->set.disk_bytes)) != 0) {
 		r = make_disk(path, sb->set.disk_bytes, "airlock-sandbox");
+		if (r == 0)
+			blank_keep(p->home, path, sb->set.disk_bytes);
+	}
 	if (r == 0)
 		r = sandbox_save_settings(sb);
 	if (r) {

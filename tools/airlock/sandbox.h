@@ -19,6 +19,9 @@
 #define SANDBOX_MAX_CPUS 64
 /* Processes each command may have at once (guest/pids.c). */
 #define SANDBOX_DEFAULT_PIDS 4096
+/* The guest kernel's command line for a sandbox: the template is vda, the
+ * sandbox disk vdb (snapshots add airlock.snapshot=1). */
+#define SANDBOX_CMDLINE "airlock.root=vda airlock.upper=vdb quiet"
 /* Sparse: an empty ext4 of this size takes ~4 MiB on the host. */
 #define SANDBOX_DEFAULT_DISK (16ull << 30)
 

@@ -2,6 +2,7 @@
 #include "tools/airlock/supervise.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
+#include "tools/airlock/snapshot.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/spawn.h"
@@ -111,22 +112,34 @@ static int open_for_vmm(const char *what, const char *path, int flags, const cha
 	return fd < 0 ? -errno : fd;
 }
 
-enum { F_KERNEL, F_INITRD, F_TEMPLATE, F_DISK, F_VSOCK, F_CONSOLE, F_KVM, F_TAP,
-       F_LOG, F_NULL, F_COUNT };
-
-static void close_all(int *fd, int n)
+static void close_files(struct vmm_files *f)
 {
-	for (int i = 0; i < n; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
+	int *all[] = { &f->kernel, &f->initrd, &f->template_img, &f->disk, &f->vsock,
+		       &f->console, &f->kvm, &f->log, &f->snap_state, &f->snap_mem };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (*all[i] >= 0)
+			close(*all[i]);
+		*all[i] = -1;
+	}
 }
 
-static int spawn_vmm(struct supervisor *sv, const int *fd)
+pid_t supervisor_spawn_vmm(const struct airlock_paths *p, const struct vmm_files *f,
+			   unsigned int cpus, uint64_t mem_mib, const char *cmdline)
 {
-	const struct sandbox *sb = sv->sb;
-	char mem[24], cpus[16], jail[48], num[F_COUNT][16], cmdline[160];
-	const char *argv[40];
-	struct spawn_fd map[F_COUNT + 3];
+	/* Each file at 3, 4, ... in this order, named fd:N on the command line. */
+	const struct { int fd; const char *opt; const char *suffix; } files[] = {
+		{ f->kernel, "--kernel", "" }, { f->initrd, "--initrd", "" },
+		{ f->template_img, "--disk", ",ro" }, { f->disk, "--disk", "" },
+		{ f->vsock, "--vsock", "" }, { f->console, "--console", "" },
+		{ f->kvm, "--kvm", "" }, { f->tap, "--net", "" },
+		{ f->snap_state, f->snap_out ? "--snapshot-out" : "--restore", "" },
+		{ f->snap_mem, "--snapshot-mem", "" },
+	};
+	enum { NFILES = sizeof(files) / sizeof(files[0]) };
+	char mem[24], ncpus[16], jail[48], num[NFILES][24];
+	const char *argv[48];
+	struct spawn_fd map[NFILES + 3];
 	unsigned int n = 0, nmap = 0;
 	unsigned long ns = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
 			   CLONE_NEWUTS;
@@ -146,51 +159,52 @@ static int spawn_vmm(struct supervisor *sv, const int *fd)
 		ns |= CLONE_NEWUSER;
 		snprintf(jail, sizeof(jail), "--jail");
 	}
-	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)sb->set.mem_mib);
-	snprintf(cpus, sizeof(cpus), "%u", sb->set.cpus);
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)mem_mib);
+	snprintf(ncpus, sizeof(ncpus), "%u", cpus);
 	/* stdio: nothing in, the command's COM2 output unused in serve mode,
-	 * messages to vmm.log; then each file at 3, 4, ... */
-	map[nmap++] = (struct spawn_fd){ fd[F_NULL], 0 };
-	map[nmap++] = (struct spawn_fd){ fd[F_NULL], 1 };
-	map[nmap++] = (struct spawn_fd){ fd[F_LOG], 2 };
-	for (int i = F_KERNEL; i <= F_TAP; i++) {
-		if (fd[i] < 0)
-			continue;	/* no network */
-		map[nmap] = (struct spawn_fd){ fd[i], (int)nmap };
-		snprintf(num[i], sizeof(num[i]), "fd:%u", nmap);
+	 * messages to the log. */
+	map[nmap++] = (struct spawn_fd){ -1, 0 };
+	map[nmap++] = (struct spawn_fd){ -1, 1 };
+	map[nmap++] = (struct spawn_fd){ f->log, 2 };
+	argv[n++] = "airlock-vmm";
+	for (unsigned int i = 0; i < NFILES; i++) {
+		if (files[i].fd < 0)
+			continue;
+		map[nmap] = (struct spawn_fd){ files[i].fd, (int)nmap };
+		snprintf(num[i], sizeof(num[i]), "fd:%u%s", nmap, files[i].suffix);
 		nmap++;
+		argv[n++] = files[i].opt;
+		argv[n++] = num[i];
 	}
-	strcat(num[F_TEMPLATE], ",ro");
-	/* airlock-init learns its address from airlock.net=, each command's
-	 * process limit from airlock.pids=. */
-	snprintf(cmdline, sizeof(cmdline), "airlock.root=vda airlock.upper=vdb quiet%s%s",
-		 sv->net ? " " : "", sv->net ? sv->net->param : "");
-	if (sb->set.pids_max)
-		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
-			 " " GUESTPARAM_PIDS "%u", sb->set.pids_max);
+	argv[n++] = "--cpus";
+	argv[n++] = ncpus;
+	argv[n++] = "--memory";
+	argv[n++] = mem;
+	if (f->snap_state < 0 || f->snap_out) {
+		argv[n++] = "--cmdline";
+		argv[n++] = cmdline;
+	}
+	if (f->snap_key) {
+		argv[n++] = "--snapshot-key";
+		argv[n++] = f->snap_key;
+	}
+	argv[n++] = jail;
+	argv[n] = NULL;
+	/* stdin and stdout: /dev/null. */
 	{
-		const char *const args[] = {
-			"airlock-vmm", "--kernel", num[F_KERNEL], "--initrd", num[F_INITRD],
-			"--disk", num[F_TEMPLATE], "--disk", num[F_DISK],
-			"--vsock", num[F_VSOCK], "--console", num[F_CONSOLE],
-			"--kvm", num[F_KVM], "--cpus", cpus, "--memory", mem,
-			"--cmdline", cmdline, jail,
-		};
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		for (n = 0; n < sizeof(args) / sizeof(args[0]); n++)
-			argv[n] = args[n];
-		if (sv->net) {
-			argv[n++] = "--net";
-			argv[n++] = num[F_TAP];
-		}
-		argv[n] = NULL;
+		if (null < 0)
+			return -errno;
+		map[0].fd = map[1].fd = null;
+		pid = spawn(&(struct spawn_opts){
+			.path = p->vmm, .argv = (char *const *)argv, .fds = map,
+			.nfds = nmap, .ns = ns,
+			/* If we die, it goes too; ^C on the user's terminal is
+			 * the guest command's to get (forwarded), not the VMM's. */
+			.death_sig = SIGKILL, .new_pgrp = true });
+		close(null);
 	}
-	pid = spawn(&(struct spawn_opts){
-		.path = sv->paths->vmm, .argv = (char *const *)argv, .fds = map,
-		.nfds = nmap, .ns = ns,
-		/* If we die, it goes too; ^C on the user's terminal is the
-		 * guest command's to get (forwarded), not the VMM's. */
-		.death_sig = SIGKILL, .new_pgrp = true });
 	if (pid == -EPERM || pid == -EINVAL) {
 		say("cannot start the VMM in namespaces of its own: %s (%s)", strerror(-pid),
 		    ns & CLONE_NEWUSER ? "this kernel must let ordinary users make user "
@@ -198,14 +212,18 @@ static int spawn_vmm(struct supervisor *sv, const int *fd)
 		    "this kernel must support mount, PID, network, IPC and UTS namespaces");
 		return pid;
 	}
-	if (pid < 0) {
-		say("cannot run %s: %s", sv->paths->vmm, strerror(-pid));
-		return pid;
-	}
+	if (pid < 0)
+		say("cannot run %s: %s", p->vmm, strerror(-pid));
+	return pid;
+}
+
+void supervisor_adopt_vmm(struct supervisor *sv, pid_t pid)
+{
+	if (sv->vmm_pidfd >= 0)
+		close(sv->vmm_pidfd);
 	sv->vmm = pid;
 	sv->vmm_reaped = false;
 	sv->vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	return 0;
 }
 
 static int start_vmm(struct supervisor *sv)
@@ -213,10 +231,11 @@ static int start_vmm(struct supervisor *sv)
 	const struct sandbox *sb = sv->sb;
 	const struct airlock_paths *p = sv->paths;
 	char image[PATH_MAX], disk[PATH_MAX], console[PATH_MAX], log[PATH_MAX];
-	int fd[F_COUNT], r;
+	char cmdline[160];
+	struct vmm_files f = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, false, NULL };
+	pid_t pid;
+	int r;
 
-	for (int i = 0; i < F_COUNT; i++)
-		fd[i] = -1;
 	r = paths_check(p);
 	if (r)
 		return r;
@@ -227,33 +246,52 @@ static int start_vmm(struct supervisor *sv)
 		return -ENAMETOOLONG;
 	unlink(console);	/* this boot's console only */
 	r = -EINVAL;
-	if ((fd[F_KERNEL] = open_for_vmm("the guest kernel", p->kernel, O_RDONLY, NULL)) < 0 ||
-	    (fd[F_INITRD] = open_for_vmm("the initramfs", p->initrd, O_RDONLY, NULL)) < 0 ||
-	    (fd[F_TEMPLATE] = open_for_vmm("the template image", image, O_RDONLY,
+	if ((f.template_img = open_for_vmm("the template image", image, O_RDONLY,
 					   "rebuild the template or remove the sandbox")) < 0 ||
-	    (fd[F_DISK] = open_for_vmm("the sandbox disk", disk, O_RDWR, NULL)) < 0 ||
-	    (fd[F_CONSOLE] = open_for_vmm("the console log", console,
-					  O_WRONLY | O_CREAT | O_APPEND, NULL)) < 0 ||
-	    (fd[F_LOG] = open_for_vmm("the VMM log", log, O_WRONLY | O_CREAT | O_TRUNC,
-				      NULL)) < 0 ||
-	    (fd[F_NULL] = open_for_vmm("", "/dev/null", O_RDWR, NULL)) < 0 ||
-	    (fd[F_KVM] = open_for_vmm("", "/dev/kvm", O_RDWR,
-				      "airlock needs KVM: add this user to the group owning "
-				      "/dev/kvm (usually 'kvm')")) < 0)
+	    (f.disk = open_for_vmm("the sandbox disk", disk, O_RDWR, NULL)) < 0 ||
+	    (f.console = open_for_vmm("the console log", console,
+				      O_WRONLY | O_CREAT | O_APPEND, NULL)) < 0 ||
+	    (f.log = open_for_vmm("the VMM log", log, O_WRONLY | O_CREAT | O_TRUNC,
+				  NULL)) < 0 ||
+	    (f.kvm = open_for_vmm("", "/dev/kvm", O_RDWR,
+				  "airlock needs KVM: add this user to the group owning "
+				  "/dev/kvm (usually 'kvm')")) < 0)
 		goto out;
-	fd[F_VSOCK] = unix_listen(sb->sock, 64);
-	if (fd[F_VSOCK] < 0) {
-		say("cannot listen on %s: %s", sb->sock, strerror(-fd[F_VSOCK]));
+	f.vsock = unix_listen(sb->sock, 64);
+	if (f.vsock < 0) {
+		say("cannot listen on %s: %s", sb->sock, strerror(-f.vsock));
 		goto out;
 	}
 	if (sv->net)
-		fd[F_TAP] = sv->net->ns.tap;	/* closed by the network's end */
-	r = spawn_vmm(sv, fd);
-	fd[F_TAP] = -1;
+		f.tap = sv->net->ns.tap;	/* closed by the network's end */
+	/* airlock-init learns its address from airlock.net=, each command's
+	 * process limit from airlock.pids= (both part of a snapshot's key). */
+	snprintf(cmdline, sizeof(cmdline), SANDBOX_CMDLINE "%s%s", sv->net ? " " : "",
+		 sv->net ? sv->net->param : "");
+	if (sb->set.pids_max)
+		snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+			 " " GUESTPARAM_PIDS "%u", sb->set.pids_max);
+	/* From the template's snapshot, unless that is not wanted or cannot
+	 * be (then it has said why, once). */
+	if (sv->start_mode != SNAPSHOT_COLD) {
+		r = snapshot_start(sv, &f, cmdline);
+		if (r <= 0)
+			goto out;
+	}
+	if ((f.kernel = open_for_vmm("the guest kernel", p->kernel, O_RDONLY, NULL)) < 0 ||
+	    (f.initrd = open_for_vmm("the initramfs", p->initrd, O_RDONLY, NULL)) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	pid = supervisor_spawn_vmm(p, &f, sb->set.cpus, sb->set.mem_mib, cmdline);
+	r = pid < 0 ? (int)pid : 0;
+	if (r == 0)
+		supervisor_adopt_vmm(sv, pid);
+out:
 	if (r == 0 && sv->net)
 		sandbox_net_tap_handed(sv->net);	/* the VMM's alone now */
-out:
-	close_all(fd, F_COUNT);
+	f.tap = -1;
+	close_files(&f);
 	return r;
 }
 
@@ -432,9 +470,11 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 	int r;
 
 	const struct net_opts *net_opts = sv->net_opts;
+	int start_mode = sv->start_mode;
 
 	memset(sv, 0, sizeof(*sv));
 	sv->net_opts = net_opts;
+	sv->start_mode = start_mode;
 	sv->sb = sb;
 	sv->paths = p;
 	sv->vmm_pidfd = sv->control_fd = sv->wake[0] = sv->wake[1] = -1;

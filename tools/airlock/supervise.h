@@ -36,7 +36,30 @@ struct supervisor {
 	 * or --network none: no network device at all. */
 	const struct net_opts *net_opts;
 	struct sandbox_net *net;	/* while it has one */
+	/* Boot or restore the template's snapshot (snapshot.h): set before
+	 * supervisor_start, like net_opts. */
+	int start_mode;		/* enum snapshot_mode */
 };
+
+/* What a VMM the supervisor starts runs on: its files, open. -1 where
+ * absent: kernel and initrd when restoring, the TAP without a network,
+ * the snapshot files when there is no snapshot. */
+struct vmm_files {
+	int kernel, initrd, template_img, disk, vsock, console, kvm, tap, log;
+	int snap_state, snap_mem;
+	bool snap_out;		/* write the snapshot, else start from it */
+	const char *snap_key;	/* --snapshot-key, hex */
+};
+
+/* Starts airlock-vmm in namespaces of its own, jailed, with exactly these
+ * files (and /dev/null as stdin and stdout, f->log as stderr): cpus vCPUs,
+ * mem_mib of memory, cmdline (unused when restoring). Returns its pid, or
+ * -errno after saying why. */
+pid_t supervisor_spawn_vmm(const struct airlock_paths *p, const struct vmm_files *f,
+			   unsigned int cpus, uint64_t mem_mib, const char *cmdline);
+
+/* The VMM the supervisor watches from now on (pid from the above). */
+void supervisor_adopt_vmm(struct supervisor *sv, pid_t pid);
 
 /* Starts sb's network (with sv->net_opts), its VMM (lock held) in serve
  * mode on that network's TAP, and opens its control socket. Returns 0 once

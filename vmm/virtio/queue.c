@@ -218,6 +218,17 @@ bool virtq_enable_notify(struct virtq *q)
 	return avail_idx(q) != q->last_avail;
 }
 
+void virtq_notify_on_next_add(struct virtq *q)
+{
+	uint16_t v;
+
+	if (!q->ready || !q->event_idx)
+		return;
+	v = avail_idx(q);
+	memcpy(q->used + 4 + 8u * q->num, &v, sizeof(v));	/* avail_event */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 uint64_t virtq_read(const struct virtq_chain *c, uint64_t off, void *dst,
 		    uint64_t len)
 {

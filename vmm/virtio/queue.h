@@ -86,6 +86,11 @@ bool virtq_should_notify(struct virtq *q);
  * consumed; returns true if more arrived meanwhile (process again). */
 bool virtq_enable_notify(struct virtq *q);
 
+/* Ask the driver to notify us when it next adds a buffer, however many it
+ * has added that we have not taken (EVENT_IDX: avail_event = its avail
+ * idx now; without it the driver notifies anyway). */
+void virtq_notify_on_next_add(struct virtq *q);
+
 /* What one notification may do before the I/O thread turns to its other
  * sources (docs/vmm.md, "Batches"): chains taken, and data bytes moved. */
 struct virtq_budget {

@@ -109,6 +109,9 @@ static uint32_t conn_rx(struct virtio_vsock *v, struct vsock_conn *c,
 			hdr_for(v, c, &h, VSOCK_OP_RST, 0, 0);
 			vsock_conn_free(c);
 		} else if (c->want & WANT_REQUEST) {
+			if (v->hold_host && clock_ns() < v->hold_until)
+				return 0;	/* the guest has not handled its reset yet */
+			v->hold_host = false;
 			c->want &= ~(unsigned int)WANT_REQUEST;
 			hdr_for(v, c, &h, VSOCK_OP_REQUEST, 0, 0);
 		} else if (c->want & WANT_RESPONSE) {
@@ -448,7 +451,12 @@ static bool vsock_queue_notify(void *dev, unsigned int q, struct virtq_budget *b
 		more = process_tx(v, budget);
 	else if (q == Q_RX)
 		more = rx_batch(v, budget);	/* new buffers: maybe we were waiting */
-	/* Q_EVENT: we never send transport events. */
+	else if (q == Q_EVENT && v->hold_host) {
+		/* The guest refilled the event queue after a restore's transport
+		 * reset: it has handled it, streams can open now. */
+		v->hold_host = false;
+		process_rx(v);
+	}
 	arm_timer(v);
 	return more;
 }

@@ -119,6 +119,12 @@ struct virtio_vsock {
 	struct vm_event timer_ev;
 	bool timer_armed;
 	bool reset_pending;
+	/* Restored from a snapshot: the guest has been told its transport was
+	 * reset and has not yet handled it (it refills the event queue when
+	 * it has). A stream it accepted before would be reset by it, so host
+	 * connections wait (until hold_until at the latest: CLOCK_MONOTONIC). */
+	bool hold_host;
+	uint64_t hold_until;
 	uint32_t next_port;		/* host-side ports for host-initiated streams */
 	unsigned int rr;		/* where the next rx scan starts: fairness */
 	struct vsock_conn conn[VSOCK_MAX_CONNS];
