@@ -677,70 +677,66 @@ static void maybe_content(struct sync_seq *s, const struct sync_msg *m)
 	}
 }
 
-int sync_seq_to_guest(struct sync_seq *s, const struct sync_msg *m)
+/* One direction's order: `open` starts it (phase 0 to 1), `repeat` may
+ * follow any number of times, `close` ends the listing (1 to 2); then any
+ * of its types, `carrier` announcing content as `data` frames closed by
+ * `end`. A FAIL, where `fails`, ends the stream (3). */
+struct seq_order {
+	bool (*allowed)(uint8_t type);
+	uint8_t open, repeat, close, carrier, data, end;
+	bool fails;
+};
+
+static const struct seq_order to_guest = {
+	sync_type_to_guest, SYNC_MSG_HELLO, SYNC_MSG_IGNORE, SYNC_MSG_START,
+	SYNC_MSG_PUT, SYNC_MSG_PUT_DATA, SYNC_MSG_PUT_END, false,
+};
+
+static const struct seq_order to_host = {
+	sync_type_to_host, SYNC_MSG_WELCOME, SYNC_MSG_ENTRY, SYNC_MSG_LIST_END,
+	SYNC_MSG_CHANGE, SYNC_MSG_CHANGE_DATA, SYNC_MSG_CHANGE_END, true,
+};
+
+static int seq_step(struct sync_seq *s, const struct sync_msg *m, const struct seq_order *o)
 {
 	int r;
 
-	if (!sync_type_to_guest(m->type) || s->phase == 3)
+	if (!o->allowed(m->type) || s->phase == 3)
 		return -EPROTO;
-	r = content(s, m, SYNC_MSG_PUT_DATA, SYNC_MSG_PUT_END);
+	if (o->fails && m->type == SYNC_MSG_FAIL) {
+		s->phase = 3;
+		return 0;
+	}
+	r = content(s, m, o->data, o->end);
 	if (r <= 0)
 		return r;
-	switch (m->type) {
-	case SYNC_MSG_HELLO:
+	if (m->type == o->open) {
 		if (s->phase != 0)
 			return -EPROTO;
 		s->phase = 1;
 		return 0;
-	case SYNC_MSG_IGNORE:
+	}
+	if (m->type == o->repeat)
 		return s->phase == 1 ? 0 : -EPROTO;
-	case SYNC_MSG_START:
+	if (m->type == o->close) {
 		if (s->phase != 1)
 			return -EPROTO;
 		s->phase = 2;
 		return 0;
-	case SYNC_MSG_PUT:
-		if (s->phase != 2)
-			return -EPROTO;
-		maybe_content(s, m);
-		return 0;
-	default:
-		return s->phase == 2 ? 0 : -EPROTO;
 	}
+	if (s->phase != 2)
+		return -EPROTO;
+	if (m->type == o->carrier)
+		maybe_content(s, m);
+	return 0;
+}
+
+int sync_seq_to_guest(struct sync_seq *s, const struct sync_msg *m)
+{
+	return seq_step(s, m, &to_guest);
 }
 
 int sync_seq_to_host(struct sync_seq *s, const struct sync_msg *m)
 {
-	int r;
-
-	if (!sync_type_to_host(m->type) || s->phase == 3)
-		return -EPROTO;
-	if (m->type == SYNC_MSG_FAIL) {
-		s->phase = 3;
-		return 0;
-	}
-	r = content(s, m, SYNC_MSG_CHANGE_DATA, SYNC_MSG_CHANGE_END);
-	if (r <= 0)
-		return r;
-	switch (m->type) {
-	case SYNC_MSG_WELCOME:
-		if (s->phase != 0)
-			return -EPROTO;
-		s->phase = 1;
-		return 0;
-	case SYNC_MSG_ENTRY:
-		return s->phase == 1 ? 0 : -EPROTO;
-	case SYNC_MSG_LIST_END:
-		if (s->phase != 1)
-			return -EPROTO;
-		s->phase = 2;
-		return 0;
-	case SYNC_MSG_CHANGE:
-		if (s->phase != 2)
-			return -EPROTO;
-		maybe_content(s, m);
-		return 0;
-	default:
-		return s->phase == 2 ? 0 : -EPROTO;
-	}
+	return seq_step(s, m, &to_host);
 }

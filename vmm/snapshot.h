@@ -212,4 +212,16 @@ int snap_section_done(struct snap_section *s, const char **why);
  * (a device the snapshot had and this VM does not). */
 int snap_file_done(const struct snap_file *f, const char **why);
 
+/* True if n bytes at p are all zero: reserved fields and padding of a
+ * kernel structure read from a snapshot must be. */
+static inline bool snap_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
 #endif

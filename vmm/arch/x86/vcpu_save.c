@@ -285,16 +285,6 @@ void x86_vcpu_snap_write(const struct x86_vcpu_snap *s, uint32_t id,
 	snap_end(w);
 }
 
-static bool zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 #define BAD(msg) do { *why = (msg); return -EBADMSG; } while (0)
 #define GET(tag, x) do { if ((r = snap_get(sec, (tag), &(x), sizeof(x), why))) return r; } while (0)
 
@@ -320,7 +310,7 @@ static int check_events(const struct kvm_vcpu_events *e, const char **why)
 	if (e->smi.smm || e->smi.pending || e->smi.smm_inside_nmi || e->smi.latched_init ||
 	    e->triple_fault.pending)
 		BAD("a vCPU in SMM or in a triple fault");
-	if (!zero(e->reserved, sizeof(e->reserved)))
+	if (!snap_zero(e->reserved, sizeof(e->reserved)))
 		BAD("vCPU events with reserved bytes set");
 	return 0;
 }
@@ -353,10 +343,10 @@ int x86_vcpu_snap_read(struct snap_section *sec, const struct x86_vcpu_expect *e
 
 	GET(SNAP_F_VCPU_XCRS, s->xcrs);
 	if (s->xcrs.nr_xcrs > KVM_MAX_XCRS || s->xcrs.flags ||
-	    !zero(s->xcrs.padding, sizeof(s->xcrs.padding)))
+	    !snap_zero(s->xcrs.padding, sizeof(s->xcrs.padding)))
 		BAD("XCRs out of range");
 	GET(SNAP_F_VCPU_DEBUGREGS, s->dregs);
-	if (s->dregs.flags || !zero(s->dregs.reserved, sizeof(s->dregs.reserved)))
+	if (s->dregs.flags || !snap_zero(s->dregs.reserved, sizeof(s->dregs.reserved)))
 		BAD("debug registers with flags or reserved bits set");
 	GET(SNAP_F_VCPU_LAPIC, s->lapic);
 	/* Our APIC ids are the vCPU indices (the MP table says so). */

@@ -57,16 +57,6 @@ void x86_vm_snap_write(const struct x86_vm_snap *s, struct snap_writer *w)
 	snap_end(w);
 }
 
-static bool zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 static int check_pic(const struct kvm_irqchip *c, uint32_t chip, const char **why)
 {
 	const struct kvm_pic_state *p = &c->chip.pic;
@@ -80,7 +70,7 @@ static int check_pic(const struct kvm_irqchip *c, uint32_t chip, const char **wh
 	    p->special_fully_nested_mode > 1 || p->init4 > 1 || p->init_state > 3 ||
 	    p->priority_add > 7 || p->irq_base & 7)
 		BAD("a PIC state out of range");
-	if (!zero((const uint8_t *)p + sizeof(*p), sizeof(c->chip) - sizeof(*p)))
+	if (!snap_zero((const uint8_t *)p + sizeof(*p), sizeof(c->chip) - sizeof(*p)))
 		BAD("a PIC state with bytes past its end");
 	return 0;
 }
@@ -97,7 +87,7 @@ static int check_ioapic(const struct kvm_irqchip *c, const char **why)
 		BAD("an IOAPIC at another address");
 	if (io->ioregsel > 0xff || io->pad)
 		BAD("an IOAPIC state out of range");
-	if (!zero((const uint8_t *)io + sizeof(*io), sizeof(c->chip) - sizeof(*io)))
+	if (!snap_zero((const uint8_t *)io + sizeof(*io), sizeof(c->chip) - sizeof(*io)))
 		BAD("an IOAPIC state with bytes past its end");
 	return 0;
 }
@@ -117,7 +107,7 @@ static int check_pit(const struct kvm_pit_state2 *p, const char **why)
 	}
 	if (p->flags & ~(uint32_t)(KVM_PIT_FLAGS_HPET_LEGACY | KVM_PIT_FLAGS_SPEAKER_DATA_ON))
 		BAD("PIT flags unknown");
-	if (!zero(p->reserved, sizeof(p->reserved)))
+	if (!snap_zero(p->reserved, sizeof(p->reserved)))
 		BAD("PIT reserved bytes set");
 	return 0;
 }
@@ -154,7 +144,7 @@ int x86_vm_snap_read(struct snap_file *f, struct x86_vm_snap *s, const char **wh
 		return r;
 	if (s->clock.flags & ~(uint32_t)(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME |
 					 KVM_CLOCK_HOST_TSC) ||
-	    s->clock.pad0 || !zero(s->clock.pad, sizeof(s->clock.pad)))
+	    s->clock.pad0 || !snap_zero(s->clock.pad, sizeof(s->clock.pad)))
 		BAD("clock flags unknown or padding set");
 	return snap_section_done(sec, why);
 }
