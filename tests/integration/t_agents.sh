@@ -12,10 +12,8 @@
 # The CLIs themselves are proven against the same stand-ins without a VM by
 # tests/integration/agents/offline (docs/agents.md).
 #
-# They need workspace sync (issue 9) and the network gateway (issue 10).
-# Until both are in, each fails at once saying what is missing. What they
-# assume of those interfaces is in the three functions below; the rest is
-# independent of them. Sourced by tests/integration/run.
+# What they use of the workspace sync and the gateway is in the two
+# functions below. Sourced by tests/integration/run.
 
 # shellcheck source=tests/integration/agents/agents.sh
 source "$ROOT/tests/integration/agents/agents.sh"
@@ -25,17 +23,6 @@ source "$ROOT/tests/integration/agents/agents.sh"
 AGENT_DENIED_HOST=denied.airlock.test
 
 # --- what these tests assume of sync and the gateway -------------------------
-
-# e2e_missing: says what `airlock run` lacks for these tests, or nothing.
-e2e_missing() {
-	local miss=() help
-	help=$("$CLI" run --help 2>&1)
-	grep -q -- '--workspace' <<<"$help" ||
-		miss+=("workspace sync (issue 9: airlock run copies the current folder in and syncs changes back; run --help shows no --workspace)")
-	"$CLI" policy log --help >/dev/null 2>&1 ||
-		miss+=("the network gateway (issue 10: airlock policy log NAME --json; \`airlock policy log --help\` fails)")
-	[ ${#miss[@]} -eq 0 ] || printf '%s; ' "${miss[@]}"
-}
 
 # gateway_name_map FILE HOST...: the gateway's test-only name map
 # (docs/network.md: AIRLOCK_TEST_NAME_MAP=FILE, lines "NAME ADDRESS"), as
@@ -51,33 +38,24 @@ gateway_name_map() {
 	printf 'AIRLOCK_TEST_NAME_MAP=%s\n' "$file"
 }
 
-# policy_decisions NAME: one line per gateway decision of sandbox NAME,
-# "allow|deny HOST PORT", from `airlock policy log NAME --json`. ASSUMED:
-# a JSON array (or JSON lines) of objects with the name, port and decision
-# under one of the keys tried below.
+# policy_decisions NAME: one line per DNS or TCP decision of sandbox NAME's
+# gateway, "allow|deny|error NAME PORT" (PORT "-" for DNS), from `airlock
+# policy log NAME --json` (JSON lines, docs/network.md).
 policy_decisions() {
 	"$CLI" policy log "$1" --json 2>/dev/null | jq -r '
-		(if type == "array" then .[] else . end)
-		| [ (.decision // .action // .verdict // (if .allowed == true then "allow"
-			elif .allowed == false then "deny" else "?" end)),
-		    (.name // .host // "?"), ((.port // "?") | tostring) ]
-		| @tsv' | tr '\t' ' '
+		select(.kind == "dns" or .kind == "tcp")
+		| [ .action, (.name // "-"), ((.port // "-") | tostring) ] | @tsv' | tr '\t' ' '
 }
 
 # --- the test ----------------------------------------------------------------
 
 # agent_e2e AGENT
 agent_e2e() {
-	local agent=$1 var tpl missing proj=$T/proj-$1 sb=e2e-$1 ca=$T/ca-$1 log=$T/api-$1.log
+	local agent=$1 var tpl proj=$T/proj-$1 sb=e2e-$1 ca=$T/ca-$1 log=$T/api-$1.log
 	local hosts=() argv=() flag api_host i standin rc got
 	cli_env
 	var=AIRLOCK_TEMPLATE_${agent^^}
 	tpl=${!var:-}
-	missing=$(e2e_missing)
-	if [ -n "$missing" ]; then
-		fail "needs $missing"
-		return
-	fi
 	if [ -z "$tpl" ] || [ ! -f "$tpl/rootfs.ext4" ]; then
 		fail "no $agent template: rootfs/build $agent (as root, with the network) before the tests"
 		return

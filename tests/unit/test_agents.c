@@ -3,6 +3,7 @@
  * a reason; the command line and environment an agent run gets. */
 #include "tests/unit/check.h"
 #include "tools/airlock/agents.h"
+#include "tools/airlock/sandbox.h"
 #include "tools/airlock/args.h"
 
 #include <errno.h>
@@ -266,12 +267,13 @@ TEST(sandbox_names)
 		agent_sandbox_name("/tmp/app", "claude", other, sizeof(other));
 		CHECK(strcmp(out, other) != 0);
 	}
-	/* A long folder name is cut so the whole stays a sandbox name. */
+	/* A long folder name is cut (SANDBOX_STEM_MAX) so the sandbox's
+	 * socket paths fit. */
 	agent_sandbox_name("/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 			   "opencode", out, sizeof(out));
-	CHECK_EQ(strlen(out), 63);
+	CHECK_EQ(strlen(out), SANDBOX_STEM_MAX + 7 + 9);
 	CHECK(args_name_ok(out, 63));
-	CHECK_STR(out + 54, "-opencode");
+	CHECK_STR(out + SANDBOX_STEM_MAX + 7, "-opencode");
 }
 
 CHECK_MAIN(TEST_ENTRY(builtin_presets_parse), TEST_ENTRY(builtin_switches),

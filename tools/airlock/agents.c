@@ -3,6 +3,7 @@
  * user input: unknown keys, wrong types and malformed names are errors. */
 #include "tools/airlock/agents.h"
 #include "tools/airlock/args.h"
+#include "tools/airlock/sandbox.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -382,8 +383,8 @@ void agent_sandbox_name(const char *dir, const char *agent, char *out, size_t si
 	char stem[64];
 	size_t a = strlen(agent) < AGENT_NAME_MAX ? strlen(agent) : AGENT_NAME_MAX;
 
-	/* 63 = stem + '-' + 6 hex digits + '-' + agent, as sandbox_name_for_dir. */
-	args_name_stem(dir, stem, 63 - 8 - a);
+	/* stem + '-' + 6 hex digits + '-' + agent, as sandbox_name_for_dir. */
+	args_name_stem(dir, stem, SANDBOX_STEM_MAX);
 	snprintf(out, size, "%s-%06llx-%.*s", stem,
 		 (unsigned long long)(args_hash(dir) & 0xffffff), (int)a, agent);
 }

@@ -143,8 +143,7 @@ void sandbox_name_for_dir(const char *dir, char *out, size_t size)
 {
 	char stem[SANDBOX_NAME_MAX + 1];
 
-	/* 63 = stem (at most 56) + '-' + 6 hex digits. */
-	args_name_stem(dir, stem, SANDBOX_NAME_MAX - 7);
+	args_name_stem(dir, stem, SANDBOX_STEM_MAX);
 	snprintf(out, size, "%s-%06llx", stem,
 		 (unsigned long long)(args_hash(dir) & 0xffffff));
 }
@@ -156,7 +155,7 @@ void sandbox_name_random(const char *base, char *out, size_t size)
 
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 8;
-	args_name_stem(base, stem, SANDBOX_NAME_MAX - 7);
+	args_name_stem(base, stem, SANDBOX_STEM_MAX);
 	snprintf(out, size, "%s-%06x", stem, r & 0xffffff);
 }
 

@@ -12,6 +12,10 @@
 #include <sys/un.h>
 
 #define SANDBOX_NAME_MAX 63
+/* A name made from a folder keeps at most this much of the folder's own
+ * name (then '-' and 6 hex digits): its Unix socket paths must fit in 108
+ * bytes under $AIRLOCK_HOME/sandboxes/, ~/.local/share/airlock by default. */
+#define SANDBOX_STEM_MAX 24
 #define TEMPLATE_NAME_MAX 63
 #define SANDBOX_DEFAULT_TEMPLATE "base"
 #define SANDBOX_DEFAULT_MEM_MIB 1024
