@@ -129,7 +129,7 @@ agent_e2e() {
 	[ "$got" = "$AGENT_CONTENT" ] || fail "$proj/$AGENT_FILE on the host holds '$got'"
 	# The stand-in: a tool call, then its result (not a refusal), from the
 	# API host's name only.
-	jq -e 'select(.answer | startswith("tool_call:"))' "$log" >/dev/null 2>&1 ||
+	jq -s -e 'any(.[]; .answer | startswith("tool_call:"))' "$log" >/dev/null 2>&1 ||
 		fail "the stand-in never sent the tool call: $(cat "$log" 2>/dev/null)"
 	jq -r 'select(.answer == "final") | .tool_result' "$log" 2>/dev/null >"$T/result"
 	[ -s "$T/result" ] || fail "the tool's result never came back to the stand-in"
