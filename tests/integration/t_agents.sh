@@ -150,6 +150,10 @@ agent_e2e() {
 			fail "the gateway allowed $host, which the $agent preset does not name"
 	done <"$T/decisions"
 	echo "#   $agent: $(jq -r '.method + " " + .path' "$log" | sort | uniq -c | tr -s ' ' | paste -sd, -)"
+	# The run's snapshot of this template (1.5 GiB of guest RAM) and the
+	# sandbox go: the test host's /tmp holds them.
+	"$CLI" rm "$sb" >/dev/null 2>&1
+	rm -rf "$T/snapshots/$agent"-*
 }
 
 test_agents_claude_end_to_end() { agent_e2e claude; }
