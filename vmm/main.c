@@ -544,6 +544,14 @@ devices:
 		rc = EXIT_SNAPSHOT;
 		goto out_vm;
 	}
+	/* Restored: the snapshot's files are not needed again (its memory
+	 * stays mapped), so the guest never runs beside them. */
+	if (o.have_restore) {
+		vm_restore_close(&rs);
+		close(in.snap_state);
+		close(in.snap_mem);
+		in.snap_state = in.snap_mem = -1;
+	}
 
 	/* What the filters name; the vCPUs take theirs as they start. */
 	if (o.seccomp) {

@@ -7,7 +7,7 @@
 # of the sandbox started by cli_start (whose airlock run is $RUN_PID).
 jail_check() {
 	local who=$1 want_uid=$2 userns=$3 pid st ns mine theirs tid lim
-	pid=$(pgrep -f '^airlock-vmm --kernel fd:' | head -1)
+	pid=$(pgrep -f '^airlock-vmm ' | head -1)
 	[ -n "$pid" ] || { fail "$who: no airlock-vmm running"; return; }
 	st=/proc/$pid/status
 	[ "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "$st")" = "$want_uid $want_uid $want_uid $want_uid" ] ||
