@@ -354,6 +354,40 @@ PY
 	done
 }
 
+# `airlock stop` while the project goes in: the command never runs, the run
+# ends with 128+SIGTERM and says why, the VM is powered off (its disk
+# clean), and the host's project is as it was.
+test_sync_stop_while_copying_in() {
+	cli_env
+	mkdir proj && cd proj || return
+	python3 -c '
+import os
+for i in range(3000):
+    with open("f%d" % i, "wb") as f:
+        f.write(os.urandom(32768))'
+	host_list full >"$T/before"
+	timeout -k 5 300 "$CLI" run --name cp --template test -m 256 -- sh -c 'echo ran' \
+		</dev/null >"$T/run.out" 2>"$T/run.err" &
+	RUN_PID=$!
+	for _ in $(seq 1 600); do
+		"$CLI" ls --json 2>/dev/null |
+			jq -e 'any(.[]; .name == "cp" and .status == "booting")' >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	al stop cp
+	expect_rc 0
+	wait "$RUN_PID"
+	RC=$?
+	expect_rc 143
+	grep -q "stopped by SIGTERM while the project was copied in: the command did not run" \
+		"$T/run.err" || fail "run: $(cat "$T/run.err")"
+	[ -s "$T/run.out" ] && fail "the command ran: $(cat "$T/run.out")"
+	e2fsck -fn "$AIRLOCK_HOME/sandboxes/cp/disk.ext4" >"$T/fsck" 2>&1 ||
+		fail "disk not clean after the stop: $(tail -3 "$T/fsck")"
+	host_list full >"$T/after"
+	same_listing "$T/before" "$T/after" "the project changed"
+}
+
 # .airlockignore and --exclude leave paths out both ways, said once.
 test_sync_exclude() {
 	cli_env

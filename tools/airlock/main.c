@@ -37,9 +37,11 @@
 #define BOOT_TIMEOUT_MS 120000	/* generous: emulated test hosts are slow */
 /* After ~. or a second signal: the time the VM gets to power off. */
 #define LOCAL_END_POWEROFF_MS 5000
+#define LOCAL_END_SYNC_MS 3000	/* and its last changes to come back */
 #define EXEC_TIMEOUT_MS 10000	/* a running sandbox answers at once */
 #define CONTROL_TIMEOUT_MS 2000	/* a supervisor answers at once */
 #define STOP_EXTRA_MS 20000	/* after the grace time: power-off, then kill */
+#define VM_END_GRACE_MS 2000	/* the stream ended: the VMM's end follows */
 
 static const char usage_text[] =
 	"usage: airlock COMMAND [OPTIONS]\n"
@@ -238,6 +240,7 @@ static int cmd_run(int argc, char **argv)
 	unsigned int pids = SANDBOX_DEFAULT_PIDS;
 	struct workspace_opts wo = { 0 };
 	struct workspace ws = { .ctl = -1 };
+	sigset_t ends;
 	struct airlock_paths paths;
 	struct sandbox_settings set = {
 		.mem_mib = SANDBOX_DEFAULT_MEM_MIB,
@@ -453,8 +456,19 @@ static int cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;	/* --warm-only, and no snapshot */
 	if (r)
 		goto out_close;
-	/* The project in, before the command starts; its changes back after. */
+	/* The project in, before the command starts; its changes back after.
+	 * From here on the signals that end a run are taken, not suffered:
+	 * while the project goes in, one ends the run cleanly (the VM powered
+	 * off); once the command runs, exec_run forwards them to it. */
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGHUP);
+	sigaddset(&ends, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &ends, NULL);
 	if (workspace_start(&ws, &sv, &paths, &wo, BOOT_TIMEOUT_MS) < 0) {
+		if (ws.signal)
+			status = 128 + ws.signal;
 		supervisor_shutdown(&sv);
 		goto out_close;
 	}
@@ -469,13 +483,20 @@ static int cmd_run(int argc, char **argv)
 	eo.started_arg = &sv;
 	eo.ended_locally = &local_end;
 	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, supervisor_vmm_alive, &sv);
+	/* A VM's end usually shows first as its stream ending: a moment for
+	 * the VMM to be gone too, so that the message says which it was. */
+	if (r == -ECONNRESET)
+		supervisor_vmm_gone_within(&sv, VM_END_GRACE_MS);
 	if (r < 0 && !supervisor_vmm_alive(&sv)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
 		    "the sandbox's VM stopped before the command could run:");
 		supervisor_print_log(&sv);
 	}
 	status = r < 0 ? EXIT_AIRLOCK : r;
-	workspace_finish(&ws, &sv);
+	/* A user who ended the session from here may have done so because
+	 * the guest stopped answering: its last changes get a moment, not
+	 * minutes (the next run of the sandbox picks up the rest). */
+	workspace_finish(&ws, &sv, local_end ? LOCAL_END_SYNC_MS : -1);
 	/* The command's status stands even if the VM does not stop cleanly
 	 * (supervisor_shutdown says so) or the sync did not finish (said). A
 	 * user who ended the session from here may have done so because the

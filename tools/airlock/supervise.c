@@ -520,7 +520,7 @@ bool supervisor_vmm_alive(void *arg)
 }
 
 /* Waits up to ms for the VMM to end and reaps it; true if it did. */
-static bool wait_vmm(struct supervisor *sv, int ms)
+bool supervisor_vmm_gone_within(struct supervisor *sv, int ms)
 {
 	for (int waited = 0; supervisor_vmm_alive(sv); waited += 5) {
 		if (waited >= ms)
@@ -583,10 +583,10 @@ static int stop_vm(struct supervisor *sv)
 		int ms = sv->poweroff_wait_ms ? sv->poweroff_wait_ms : POWEROFF_WAIT_MS;
 		int r = exec_poweroff(sv->sb->sock, ms, supervisor_vmm_alive, sv);
 
-		if (r == -ETIMEDOUT || !wait_vmm(sv, ms)) {
+		if (r == -ETIMEDOUT || !supervisor_vmm_gone_within(sv, ms)) {
 			say("sandbox '%s' did not stop by itself; stopping its VM", sv->sb->name);
 			kill(sv->vmm, SIGKILL);
-			wait_vmm(sv, TERM_WAIT_MS);
+			supervisor_vmm_gone_within(sv, TERM_WAIT_MS);
 			return -ETIMEDOUT;
 		}
 	}
@@ -628,7 +628,7 @@ void supervisor_close(struct supervisor *sv)
 	sv->wake[0] = sv->wake[1] = -1;
 	if (sv->vmm > 0 && supervisor_vmm_alive(sv)) {
 		kill(sv->vmm, SIGKILL);
-		wait_vmm(sv, TERM_WAIT_MS);
+		supervisor_vmm_gone_within(sv, TERM_WAIT_MS);
 	}
 	if (sv->vmm_pidfd >= 0)
 		close(sv->vmm_pidfd);

@@ -73,6 +73,9 @@ void supervisor_running(void *sv);
 /* True while the VMM lives (reaps it when it has ended). */
 bool supervisor_vmm_alive(void *sv);
 
+/* Waits up to ms for the VMM to end: true once it has (reaped). */
+bool supervisor_vmm_gone_within(struct supervisor *sv, int ms);
+
 /* Ends the VM: asks airlock-init to power off (the disk is left clean),
  * then waits; SIGKILL if it does not end in time. Then the network: if its
  * gateway had gone during the run, says so. Returns 0 if all ended

@@ -305,8 +305,26 @@ static bool read_lines(struct workspace *w, int64_t started, bool *shown)
 }
 
 /* Waits until done(w) or the sync ends, the VM ends or timeout_ms pass. */
+/* A signal that ends the run (^C, `airlock stop`, a hang-up), blocked by
+ * the caller while the project goes in: taken, and its number, or 0. */
+static int ending_signal(void)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t ends;
+
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGHUP);
+	int sig = sigtimedwait(&ends, NULL, &now);
+
+	return sig > 0 ? sig : 0;
+}
+
+/* Reads what airlock-sync says until done(w), for up to timeout_ms; with
+ * stoppable, an ending signal stops the wait (-EINTR, w->signal). */
 static int wait_for(struct workspace *w, struct supervisor *sv, bool (*done)(const struct workspace *),
-		    int timeout_ms)
+		    int timeout_ms, bool stoppable)
 {
 	int64_t started = clock_ms(), deadline = started + timeout_ms;
 	bool shown = false, open = true;
@@ -315,6 +333,10 @@ static int wait_for(struct workspace *w, struct supervisor *sv, bool (*done)(con
 	while (!done(w)) {
 		struct pollfd pfd = { .fd = w->ctl, .events = POLLIN };
 
+		if (stoppable && (w->signal = ending_signal())) {
+			r = -EINTR;
+			break;
+		}
 		if (!open) {
 			r = -EPIPE;
 			break;
@@ -418,18 +440,22 @@ int workspace_start(struct workspace *w, struct supervisor *sv, const struct air
 		close(fds[i]);
 		fds[i] = -1;
 	}
-	r = wait_for(w, sv, is_ready, 24 * 60 * 60 * 1000);
+	r = wait_for(w, sv, is_ready, 24 * 60 * 60 * 1000, true);
 	if (r == 0 && !w->ready)
 		r = -EIO;
 	if (r < 0) {
-		if (w->error[0])
+		if (r == -EINTR)
+			say("stopped by SIG%s while the project was copied in: the command "
+			    "did not run", sigabbrev_np(w->signal));
+		else if (w->error[0])
 			say("the project could not be copied into the sandbox: %s", w->error);
 		else if (r == -ESRCH)
 			say("the sandbox's VM stopped while the project was copied in");
 		else
 			say("the project could not be copied into the sandbox: airlock-sync "
 			    "ended (%s/sync.log has details)", w->state);
-		print_err_file(w);
+		if (r != -EINTR)
+			print_err_file(w);
 	}
 out:
 	for (int i = 0; i < 4; i++)
@@ -442,7 +468,7 @@ out:
 	return r;
 }
 
-int workspace_finish(struct workspace *w, struct supervisor *sv)
+int workspace_finish(struct workspace *w, struct supervisor *sv, int timeout_ms)
 {
 	const struct workspace_counts *c = &w->count;
 	char refused[PATH_MAX + 64] = "";
@@ -453,7 +479,8 @@ int workspace_finish(struct workspace *w, struct supervisor *sv)
 	if (send(w->ctl, "finish\n", 7, MSG_NOSIGNAL) < 0)
 		r = -EPIPE;
 	else
-		r = wait_for(w, sv, is_summarised, FINISH_TIMEOUT_MS);
+		r = wait_for(w, sv, is_summarised, timeout_ms < 0 ? FINISH_TIMEOUT_MS : timeout_ms,
+			     false);
 	if (c->refused)
 		snprintf(refused, sizeof(refused), "; %llu refused (%s/sync.log says why)",
 			 c->refused, w->state);

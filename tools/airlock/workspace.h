@@ -36,6 +36,7 @@ struct workspace {
 	char line[4096];	/* what it said, not yet a whole line */
 	size_t nline;
 	bool ready, summarised;
+	int signal;		/* what stopped the copy-in (-EINTR), or 0 */
 	char error[1024];
 	struct workspace_counts count;
 };
@@ -72,14 +73,16 @@ int workspace_prepare(struct workspace *w, const struct workspace_opts *o);
  * to timeout_ms while it boots), starts airlock-sync with the project,
  * the state folder, that stream and a socketpair, and waits until the
  * project is in the guest, with a progress line on a terminal when that
- * takes more than a second; says once what was left out. -errno after
- * saying why (the run should not go on). */
+ * takes more than a second; says once what was left out. SIGINT, SIGTERM
+ * and SIGHUP must be blocked: one that arrives meanwhile stops it (-EINTR,
+ * w->signal). -errno after saying why (the run should not go on). */
 int workspace_start(struct workspace *w, struct supervisor *sv, const struct airlock_paths *p,
 		    const struct workspace_opts *o, int timeout_ms);
 
-/* After the command ended: the guest's last changes come back, then one
- * summary line. Returns 0, or -errno if the sync had failed (said). */
-int workspace_finish(struct workspace *w, struct supervisor *sv);
+/* After the command ended: the guest's last changes come back (waiting up
+ * to timeout_ms; -1: ten minutes), then one summary line. Returns 0, or
+ * -errno if the sync had failed or was cut short (said). */
+int workspace_finish(struct workspace *w, struct supervisor *sv, int timeout_ms);
 
 /* Stops airlock-sync if it still runs (any early exit). */
 void workspace_close(struct workspace *w);
