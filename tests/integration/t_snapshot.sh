@@ -63,14 +63,16 @@ test_snapshot_vmm_saves_and_restores() {
 	[ "$(head -1 "$T/r1")" != "$(head -1 "$T/r2")" ] || fail "the same UUID twice"
 
 	# Not a snapshot, cut short, another VM's: exit 3 and a reason, no guest.
-	head -c 100 /dev/urandom >"$T/junk"
+	# (Names of this test's own: $T is shared by every test of the run.)
+	rm -rf "$T/snap-junk" "$T/snap-short" "$T/snap-other"
+	head -c 100 /dev/urandom >"$T/snap-junk"
 	for f in junk short other; do
 		case $f in
-		short) head -c 1000 "$T/state" >"$T/short" ;;
-		other) cp "$T/state" "$T/other" ;;
+		short) head -c 1000 "$T/state" >"$T/snap-short" ;;
+		other) cp "$T/state" "$T/snap-other" ;;
 		esac
 		timeout -k 5 "$GUEST_TIMEOUT" "$VMM" -m 256 --cpus "$([ $f = other ] && echo 1 || echo 2)" \
-			--vsock "$T/vx" --restore "$T/$f" --snapshot-mem "$T/mem" >"$T/out" 2>"$T/err"
+			--vsock "$T/vx" --restore "$T/snap-$f" --snapshot-mem "$T/mem" >"$T/out" 2>"$T/err"
 		RC=$?
 		expect_rc 3
 		case $f in
