@@ -304,25 +304,25 @@ static bool read_lines(struct workspace *w, int64_t started, bool *shown)
 	return true;
 }
 
-/* Waits until done(w) or the sync ends, the VM ends or timeout_ms pass. */
 /* A signal that ends the run (^C, `airlock stop`, a hang-up), blocked by
  * the caller while the project goes in: taken, and its number, or 0. */
 static int ending_signal(void)
 {
 	static const struct timespec now = { 0, 0 };
 	sigset_t ends;
+	int sig;
 
 	sigemptyset(&ends);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGHUP);
-	int sig = sigtimedwait(&ends, NULL, &now);
-
+	sig = sigtimedwait(&ends, NULL, &now);
 	return sig > 0 ? sig : 0;
 }
 
-/* Reads what airlock-sync says until done(w), for up to timeout_ms; with
- * stoppable, an ending signal stops the wait (-EINTR, w->signal). */
+/* Reads what airlock-sync says until done(w), the sync ends, the VM ends
+ * or timeout_ms pass; with stoppable, an ending signal stops the wait
+ * (-EINTR, w->signal). */
 static int wait_for(struct workspace *w, struct supervisor *sv, bool (*done)(const struct workspace *),
 		    int timeout_ms, bool stoppable)
 {
