@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -488,6 +489,11 @@ int main(int argc, char **argv)
 	}
 	frame_decoder_init(s->dec, sync_type_to_host);
 	sync_seq_init(&s->seq_in);
+	/* No core file: it would hold project contents and the guest's. */
+	if (setrlimit(RLIMIT_CORE, &(const struct rlimit){ 0, 0 }) < 0) {
+		hsync_ctl_say(s, "error cannot turn core files off: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
 	r = hsync_seccomp_install(s->guest, s->ctl, err, sizeof(err));
 	if (r < 0) {
 		hsync_ctl_say(s, "error %s", err);
