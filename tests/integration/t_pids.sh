@@ -38,8 +38,10 @@ test_pids_limit_applies_to_each_command() {
 test_pids_fork_bomb_leaves_exec_usable() {
 	cli_env
 	# The classic bomb, under a limit of 1024: its cgroup fills, it keeps
-	# forking and failing, and every vCPU is busy with it.
-	cli_start bomb 'while [ ! -e /tmp/go ]; do sleep 0.2; done; b() { b | b & }; b; while :; do sleep 1; done' \
+	# forking and failing, and every vCPU is busy with it. The command's own
+	# shell then waits without forking (exec): it shares the bomb's cgroup,
+	# and a shell that cannot fork ends (status 2), and the run with it.
+	cli_start bomb 'while [ ! -e /tmp/go ]; do sleep 0.2; done; b() { b | b & }; b; exec sleep 100000' \
 		-m 512 --pids-limit 1024
 	[ "$CUR_FAIL" -eq 0 ] || return
 	# How long an exec takes here without a bomb (the machine may be busy).
@@ -73,6 +75,8 @@ test_pids_fork_bomb_leaves_exec_usable() {
 	al exec bomb -- true
 	t1=$(date +%s%N)
 	expect_rc 0
+	[ "$RC" -eq 0 ] || fail "the sandbox under the bomb; its console: $(tail -15 \
+		"$AIRLOCK_HOME/sandboxes/bomb/console.log" 2>/dev/null); run: $(tail -5 "$T/run.err")"
 	ms=$(((t1 - t0) / 1000000))
 	echo "#   airlock exec bomb -- true: ${base} ms before the bomb (slowest of 3), ${ms} ms with the bomb at its limit"
 	# A few seconds; more only if this machine is slow already.
