@@ -6,6 +6,7 @@
  * name exactly that call and end the child; and what the process
  * really does must still pass, so a filter that refused everything would
  * fail here too. (The VMM's filters: test_seccomp.c.) */
+#include "tests/unit/attacks.h"
 #include "tests/unit/check.h"
 #include "tools/gateway/seccomp.h"
 #include "tools/sync/filter.h"
@@ -95,28 +96,8 @@ static long attempt(enum filter f, void (*action)(void))
 /* --- what a hijacked process would try ---------------------------------- */
 
 static void new_unix_socket(void) { socket(AF_UNIX, SOCK_STREAM, 0); }
-static void connect_somewhere(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/docker.sock" };
-
-	connect(fx.other[0], (struct sockaddr *)&sa, sizeof(sa));
-}
-static void pass_an_fd(void)
-{
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct iovec iov = { "x", 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			    .msg_controllen = sizeof(u.b) };
-
-	u.h.cmsg_level = SOL_SOCKET;
-	u.h.cmsg_type = SCM_RIGHTS;
-	u.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&u.h), &fx.dir, sizeof(int));
-	sendmsg(fx.guest[0], &m, 0);
-}
+static void connect_somewhere(void) { attack_connect_docker(fx.other[0]); }
+static void pass_an_fd(void) { attack_pass_fd(fx.guest[0], fx.dir); }
 static void send_on_another_socket(void) { send(fx.other[0], "x", 1, MSG_DONTWAIT); }
 static void run_a_program(void)
 {

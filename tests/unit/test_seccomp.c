@@ -5,6 +5,7 @@
  * write, opening a file, starting a process...). Each must trap on exactly
  * that system call; and what the thread really does must still pass, so a
  * filter that refused everything would fail here too. */
+#include "tests/unit/attacks.h"
 #include "tests/unit/check.h"
 #include "vmm/seccomp.h"
 
@@ -112,28 +113,8 @@ static long attempt(enum filter f, void (*action)(void))
 
 static void new_unix_socket(void) { socket(AF_UNIX, SOCK_STREAM, 0); }
 static void new_inet_socket(void) { socket(AF_INET, SOCK_STREAM, 0); }
-static void connect_somewhere(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/docker.sock" };
-
-	connect(fx.other_sock, (struct sockaddr *)&sa, sizeof(sa));
-}
-static void pass_an_fd(void)
-{
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct iovec iov = { "x", 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			    .msg_controllen = sizeof(u.b) };
-
-	u.h.cmsg_level = SOL_SOCKET;
-	u.h.cmsg_type = SCM_RIGHTS;
-	u.h.cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(&u.h), &fx.disk, sizeof(int));
-	sendmsg(fx.other_sock, &m, 0);
-}
+static void connect_somewhere(void) { attack_connect_docker(fx.other_sock); }
+static void pass_an_fd(void) { attack_pass_fd(fx.other_sock, fx.disk); }
 static void receive_fds(void)
 {
 	char b[8];
