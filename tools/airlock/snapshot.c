@@ -24,6 +24,7 @@
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/netns.h"
+#include "lib/sha256.h"
 #include "lib/size.h"
 #include "lib/unixsock.h"
 #include "proto/guestparams.h"
@@ -36,7 +37,6 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,7 +53,7 @@
 #define LAYOUT "airlock-snapshot-1"
 #define KEY_HEX 16			/* digits of the key in a folder's name */
 #define IDENTS 3			/* kernel, initramfs, template: as the VMM wants */
-#define IDENT_LEN 32
+#define IDENT_LEN SHA256_LEN
 #define SCRATCH_SIZE (1u << 20)		/* the snapshot VM's stand-in sandbox disk */
 #define MAKE_TIMEOUT_MS 180000		/* a boot in an emulated test host is slow */
 #define RESUME_TIMEOUT_MS 30000
@@ -84,13 +84,6 @@ static int fmt(char *dst, size_t size, const char *f, ...)
 	n = vsnprintf(dst, size, f, ap);
 	va_end(ap);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-static void sha256(const void *p, size_t n, uint8_t out[IDENT_LEN])
-{
-	unsigned int len = IDENT_LEN;
-
-	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
 static void hex(const uint8_t *p, size_t n, char *out)
