@@ -1,5 +1,5 @@
 /* Blank sandbox disks, made once per size and copied: a new sandbox's disk
- * is a sparse copy (a few MiB of metadata) of $AIRLOCK_HOME/cache/blank-
+ * is a sparse copy (about 300 KiB of metadata) of $AIRLOCK_HOME/cache/blank-
  * <bytes>.ext4 instead of a mkfs.ext4 run, which costs more than the rest
  * of starting a sandbox from a snapshot. Sandboxes whose disks come from
  * one blank share its file system UUID and directory hash seed; each disk
