@@ -510,6 +510,7 @@ static int cmd_run(int argc, char **argv)
 
 out_close:
 	workspace_close(&ws);
+	sv.discard = rm && created;
 	supervisor_close(&sv);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)

@@ -4,6 +4,7 @@
  * gateway the whole policy again whenever one changes, so `airlock policy
  * allow` reaches a running sandbox. Each dies with `airlock run`. */
 #include "tools/airlock/net.h"
+#include "lib/clock.h"
 #include "lib/spawn.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/sandbox.h"
@@ -21,6 +22,7 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -388,21 +390,36 @@ bool sandbox_net_alive(struct sandbox_net *n)
 	return true;
 }
 
-static void end_child(pid_t pid)
+/* Waits up to ms for child pid to end, and reaps it; true if it did. */
+static bool reaped_within(pid_t pid, int ms)
 {
-	for (int waited = 0; pid > 0; waited += 10) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool gone;
 
-		if (r == pid || (r < 0 && errno == ECHILD))
-			return;
-		if (waited == 0)
-			kill(pid, SIGTERM);
-		if (waited >= STOP_WAIT_MS) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return;
-		}
-		usleep(10 * 1000);
+	if (fd < 0)
+		return waitpid(pid, NULL, WNOHANG) != 0;
+	gone = poll(&p, 1, ms) > 0;
+	close(fd);
+	return gone && waitpid(pid, NULL, 0) >= 0;
+}
+
+/* SIGTERM to each at once, then a wait for all; SIGKILL for any still
+ * there after STOP_WAIT_MS. */
+static void end_children(const pid_t *pids, size_t n)
+{
+	int64_t deadline = clock_ms() + STOP_WAIT_MS;
+
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (size_t i = 0; i < n; i++) {
+		int64_t left = deadline - clock_ms();
+
+		if (pids[i] <= 0 || reaped_within(pids[i], left > 0 ? (int)left : 0))
+			continue;
+		kill(pids[i], SIGKILL);
+		waitpid(pids[i], NULL, 0);
 	}
 }
 
@@ -422,10 +439,8 @@ int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb)
 			    "gateway ended with status %d (see %s/gateway.log)", sb->name,
 			    WEXITSTATUS(st), sb->dir);
 		r = -EPIPE;
-	} else if (n->gateway > 0) {
-		end_child(n->gateway);
 	}
-	end_child(n->feeder);
+	end_children((pid_t[]){ n->gateway_reaped ? 0 : n->gateway, n->feeder }, 2);
 	n->gateway = n->feeder = 0;
 	netns_close(&n->ns);	/* and the opener, which the gateway left */
 	return r;

@@ -39,6 +39,9 @@ struct supervisor {
 	/* Boot or restore the template's snapshot (snapshot.h): set before
 	 * supervisor_start, like net_opts. */
 	int start_mode;		/* enum snapshot_mode */
+	/* The sandbox is removed right after: supervisor_close kills its
+	 * VMM and does not wait while the kernel frees the VM. */
+	bool discard;
 };
 
 /* What a VMM the supervisor starts runs on: its files, open. -1 where
@@ -85,7 +88,8 @@ int supervisor_shutdown(struct supervisor *sv);
 /* The VMM's last messages, prefixed and made harmless, on stderr. */
 void supervisor_print_log(const struct supervisor *sv);
 
-/* Stops the control socket and whatever still runs. */
+/* Stops the control socket and whatever still runs; with sv->discard,
+ * returns once the VMM is killed, before it is reaped. */
 void supervisor_close(struct supervisor *sv);
 
 #endif
