@@ -114,21 +114,26 @@ int main(int argc, char **argv)
 	if (init_params_read(&ctx, &params) < 0)
 		init_fail(&ctx, EINVAL);
 	ret = params.root[0] ? init_root_template(&ctx, &params) : 0;
-	/* A snapshot sees the template but not the sandbox's own disk. */
+	/* A snapshot for any sandbox sees the template but not its disk. */
 	if (ret == 0)
-		ret = init_snapshot_point(&ctx, &params);
+		ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_BEFORE_DISK);
 	if (ret == 0 && params.root[0])
 		ret = init_root_finish(&ctx, &params);
 	if (ret < 0)
 		init_fail(&ctx, -ret);
 	init_mount_rest(&ctx);
 	init_system_setup(&ctx);
-	init_net_setup(&ctx, &params);
 	init_pids_setup(&ctx, &params);
 
 	ret = init_user_lookup(&ctx, params.user, &user);
+	/* One for new sandboxes has all of the above done. The network
+	 * comes after: the guest must not have met the snapshot VM's
+	 * gateway (its ARP entry would outlive the restore). */
+	if (ret == 0)
+		ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_WITH_DISK);
 	if (ret < 0)
 		init_fail(&ctx, -ret);
+	init_net_setup(&ctx, &params);
 	if (!params.argv[0])
 		init_serve(&ctx, &params, &user);
 

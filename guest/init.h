@@ -79,12 +79,21 @@ int init_root_finish(struct init_ctx *ctx, const struct init_params *p);
  * when the VM ends. Does nothing without one, or a second time. */
 void init_root_persist(struct init_ctx *ctx);
 
-/* snapshot.c: with airlock.snapshot=1, the point a snapshot is taken at
- * (after the template is mounted, before the sandbox disk is touched):
- * waits for the host's RESUME, then reseeds the kernel's RNG, sets the
- * wall clock and makes sure the sandbox disk is seen as it is now. Returns
- * 0 at once without the parameter, or -errno after saying what failed. */
-int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p);
+/* snapshot.c: the points a snapshot is taken at, airlock.snapshot=N. */
+enum init_snapshot_stage {
+	/* 1: the template mounted, nothing of the sandbox disk read. */
+	INIT_SNAPSHOT_BEFORE_DISK = 1,
+	/* 2: the sandbox disk mounted, the root and /etc ready, before the
+	 * network; the disk synced, so that a copy of it fits the snapshot. */
+	INIT_SNAPSHOT_WITH_DISK = 2,
+};
+
+/* If this boot's snapshot is taken at stage, takes it: waits for the
+ * host's RESUME, then reseeds the kernel's RNG, sets the wall clock and
+ * (before the disk) makes sure the sandbox disk is seen as it is now.
+ * Returns 0 at once if not, or -errno after saying what failed. */
+int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
+			enum init_snapshot_stage stage);
 
 /* net.c: with airlock.net=, brings up eth0 with the address, a default
  * route through the gateway, IPv6 off on it, and /etc/resolv.conf naming

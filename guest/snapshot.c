@@ -1,7 +1,9 @@
-/* The snapshot point (airlock.snapshot=1). A guest booted for a snapshot
- * stops here: the template is mounted, the vsock device is up and the
- * control port is listening, but nothing of the sandbox's own disk has been
- * read. It reports PVPORT_EV_SNAPSHOT_READY, at which the VMM saves the VM
+/* The snapshot points (airlock.snapshot=1 or 2). A guest booted for a
+ * snapshot stops at one: at 1 the template is mounted, the vsock device is
+ * up and the control port is listening, but nothing of the sandbox's own
+ * disk has been read; at 2 (for new sandboxes) the sandbox disk is mounted
+ * too, the root set up, and everything written synced, so that the host
+ * can give each new sandbox a copy of that disk. It reports PVPORT_EV_SNAPSHOT_READY, at which the VMM saves the VM
  * and ends it; every sandbox restored from that snapshot starts running on
  * the next instruction, and waits here for the host's RESUME on the control
  * port. Then, before any command can run, it makes fresh what a snapshot
@@ -58,40 +60,38 @@ static const char *const warm_files[] = {
 };
 #define WARM_MAX (64u << 20)	/* bytes read at most */
 
-static int wanted(const struct init_ctx *ctx, bool *yes)
+/* The stage airlock.snapshot= names (0: none), or -errno. */
+static int wanted(const struct init_ctx *ctx)
 {
 	static char cmdline[INIT_CMDLINE_MAX];
 	const char *v;
 	size_t len;
 	int r = init_read_file("/proc/cmdline", cmdline, sizeof(cmdline));
 
-	*yes = false;
 	if (r < 0) {
 		init_log(ctx, "cannot read /proc/cmdline: %s", strerror(-r));
 		return r;
 	}
 	v = cmdline_find(cmdline, GUESTPARAM_SNAPSHOT, &len);
-	if (!v || (len == 1 && v[0] == '0'))
+	if (!v)
 		return 0;
-	if (len == 1 && v[0] == '1') {
-		*yes = true;
-		return 0;
-	}
-	init_log(ctx, "bad %s'%.*s': want 0 or 1", GUESTPARAM_SNAPSHOT,
+	if (len == 1 && v[0] >= '0' && v[0] <= '2')
+		return v[0] - '0';
+	init_log(ctx, "bad %s'%.*s': want 0, 1 or 2", GUESTPARAM_SNAPSHOT,
 		 (int)(len > 16 ? 16 : len), v);
 	return -EINVAL;
 }
 
 /* Reads the files above through, synchronously: the snapshot is taken
  * right after, and readahead still in flight would not be in it. */
-static void warm_page_cache(void)
+static void warm_page_cache(const char *dir)
 {
 	static char buf[256 * 1024];
 	/* Symlinks ("/bin/sh" -> busybox) resolve inside the template, not
 	 * in the initramfs. */
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
 	uint64_t total = 0;
-	int root = open(INIT_TEMPLATE_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (root < 0)
 		return;		/* no template: nothing to warm */
@@ -255,20 +255,45 @@ out:
 	return r;
 }
 
-int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p)
+/* At stage 2 the disk must be the copy made for it: the same size. */
+static int same_disk(const struct init_ctx *ctx, const struct init_params *p, uint64_t size)
+{
+	char path[sizeof("/dev/") + GUESTPARAM_DEV_MAX];
+	uint64_t now = 0;
+	int fd, r = 0;
+
+	if (!p->upper[0])
+		return 0;
+	snprintf(path, sizeof(path), "/dev/%s", p->upper);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &now) < 0 || now != (size & ~511ull)) {
+		init_log(ctx, "the sandbox disk %s is not the one this snapshot was made "
+			 "with (%llu bytes, the host says %llu)", path, (unsigned long long)now,
+			 (unsigned long long)size);
+		r = -EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
+			enum init_snapshot_stage stage)
 {
 	static struct control_msg m;
 	uint8_t ack[FRAME_HEADER_SIZE];
-	bool yes;
 	int lfd, r;
 
-	r = wanted(ctx, &yes);
-	if (r < 0 || !yes)
-		return r;
+	r = wanted(ctx);
+	if (r < 0 || r != (int)stage)
+		return r < 0 ? r : 0;
+	/* What the disk holds must be in the file the host copies. */
+	if (stage == INIT_SNAPSHOT_WITH_DISK)
+		sync();
 	lfd = listen_control(ctx);
 	if (lfd < 0)
 		return lfd;
-	warm_page_cache();
+	warm_page_cache(stage == INIT_SNAPSHOT_WITH_DISK ? "/" : INIT_TEMPLATE_DIR);
 	r = control_msg_encode(ack, sizeof(ack), &(struct control_msg){ .type = CONTROL_MSG_ACK });
 	if (r < 0)
 		return r;
@@ -293,7 +318,8 @@ int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p)
 		if (r == 0)
 			r = set_clock(ctx, m.realtime_ns);
 		if (r == 0)
-			r = fresh_disk(ctx, p, m.upper_size);
+			r = stage == INIT_SNAPSHOT_WITH_DISK ? same_disk(ctx, p, m.upper_size)
+							     : fresh_disk(ctx, p, m.upper_size);
 		explicit_bzero(&m, sizeof(m));
 		if (r < 0) {
 			close(fd);

@@ -20,7 +20,9 @@
 /* "1": boot for a snapshot: mount the template, get the vsock listeners
  * ready, report PVPORT_EV_SNAPSHOT_READY, and only go on (sandbox disk,
  * root, commands) once the host sends RESUME on the control port
- * (docs/snapshot.md). */
+ * (docs/snapshot.md). "2": the same, but with the sandbox disk mounted
+ * and the root set up (synced first): for new sandboxes, whose disk is
+ * a copy of the one this snapshot was made with. */
 #define GUESTPARAM_SNAPSHOT "airlock.snapshot="
 
 /* The guest's network, IPv4 only: "ADDR/PREFIX,GATEWAY" (proto/netparam.h);

@@ -1,9 +1,11 @@
 # Snapshots (docs/snapshot.md): airlock-vmm saves a guest at its snapshot
 # point and restores it; `airlock run` starts sandboxes from the template's
-# snapshot. A restored sandbox is a working one (its own disk, memory,
-# vCPUs, time, -e variables), fresh where it must be (entropy, UUIDs, the
-# disk as it is now), and a damaged, truncated or mismatched snapshot is
-# named and booted around, never run. Sourced by tests/integration/run.
+# snapshots (new sandboxes from the one with a copy of an empty disk
+# mounted, the others from the one before the disk). A restored sandbox is
+# a working one (its own disk, memory, vCPUs, time, -e variables), fresh
+# where it must be (entropy, UUIDs, the disk as it is now), and a damaged,
+# truncated or mismatched snapshot is named and booted around, never run.
+# Sourced by tests/integration/run.
 
 # snap_cli ARGS...: airlock with stdin from /dev/null; RC, $T/out, $T/err.
 snap_cli() {
@@ -95,7 +97,9 @@ test_snapshot_restored_sandbox_works() {
 	local before after
 	snap_cli template warm --cpus 2 -m 256 test
 	expect_rc 0
-	[ -f "$(cat "$T/out")/state" ] || fail "template warm printed $(cat "$T/out")"
+	[ "$(wc -l <"$T/out")" -eq 2 ] && [ -f "$(sed -n 1p "$T/out")/state" ] &&
+		[ -f "$(sed -n 2p "$T/out")/state" ] && [ -f "$(sed -n 2p "$T/out")/disk" ] ||
+		fail "template warm printed $(cat "$T/out")"
 	snap_cli run --rm --warm-only --template test --cpus 2 -m 256 -- true
 	expect_rc 0
 	expect_out ""
@@ -104,6 +108,8 @@ test_snapshot_restored_sandbox_works() {
 	snap_cli run --name w --warm-only --template test --cpus 2 -m 256 -- sh -c 'echo kept >~/note'
 	expect_rc 0
 	expect_no_stderr
+	e2fsck -fn "$AIRLOCK_HOME/sandboxes/w/disk.ext4" >"$T/fsck" 2>&1 ||
+		fail "a new sandbox's disk not clean after its first run: $(tail -3 "$T/fsck")"
 	before=$(date +%s)
 	snap_cli run --name w --warm-only -e GREETING='hi there' -- sh -c \
 		'cat ~/note; nproc; grep MemTotal /proc/meminfo; echo "$GREETING"; date +%s'
@@ -138,6 +144,42 @@ test_snapshot_fresh_entropy_per_sandbox() {
 		fail "two sandboxes read the same /dev/urandom bytes"
 	[ "$(sed -n 2p "$T/rand1")" != "$(sed -n 2p "$T/rand2")" ] ||
 		fail "two sandboxes got the same UUID"
+}
+
+# A new sandbox starts from the snapshot with the disk mounted, on a copy
+# of that disk: each its own, the snapshot's never written, clean after,
+# and kept for the runs after (which start from the other snapshot).
+test_snapshot_new_sandbox_starts_with_its_disk() {
+	snap_home
+	local s sum n
+	snap_cli run --rm --warm-only --template test -m 256 --disk-size 2G -- true
+	expect_rc 0
+	s=$(grep -l '"stage": 2' "$AIRLOCK_HOME"/snapshots/test-*/key.json | head -1)
+	s=${s%/key.json}
+	[ -n "$s" ] && [ -f "$s/disk" ] ||
+		{ fail "no snapshot with a disk: $(ls "$AIRLOCK_HOME/snapshots")"; return; }
+	[ "$(stat -c %s "$s/disk")" -eq $((2 << 30)) ] || fail "its disk: $(stat -c %s "$s/disk") bytes"
+	sum=$(stat -c '%y %s %b' "$s/disk")
+	for n in a b; do
+		snap_cli run --name "$n" --warm-only --template test -m 256 --disk-size 2G -- 			sh -c "echo $n >~/own; grep ' / ' /proc/mounts | cut -d' ' -f3"
+		expect_rc 0
+		expect_out "overlay"
+		expect_no_stderr
+		e2fsck -fn "$AIRLOCK_HOME/sandboxes/$n/disk.ext4" >"$T/fsck" 2>&1 ||
+			fail "$n's disk not clean after its first run: $(tail -3 "$T/fsck")"
+	done
+	[ "$(stat -c '%y %s %b' "$s/disk")" = "$sum" ] || fail "a sandbox wrote into the snapshot's disk"
+	# The second runs: from the snapshot before the disk, each its own.
+	for n in a b; do
+		snap_cli run --name "$n" --warm-only -- sh -c 'cat ~/own; cat /proc/sys/kernel/random/uuid'
+		expect_rc 0
+		expect_no_stderr
+		[ "$(sed -n 1p "$T/out")" = "$n" ] || fail "$n's disk: $(cat "$T/out")"
+		sed -n 2p "$T/out" >"$T/uuid-$n"
+	done
+	cmp -s "$T/uuid-a" "$T/uuid-b" && fail "two restored sandboxes got the same UUID"
+	[ "$(grep -l '"stage": 1' "$AIRLOCK_HOME"/snapshots/test-*/key.json | wc -l)" -eq 1 ] ||
+		fail "snapshots: $(ls "$AIRLOCK_HOME/snapshots")"
 }
 
 test_snapshot_disk_as_it_is_now() {
@@ -197,7 +239,7 @@ test_snapshot_unusable_is_named_and_booted_around() {
 	# Another snapshot's state beside this memory file (same key, as if
 	# files were mixed up): its memory file does not belong.
 	snap_cli template warm --cpus 1 -m 256 test
-	cp "$(cat "$T/out")/state" "$d/state"
+	cp "$(sed -n 2p "$T/out")/state" "$d/state"
 	snap_cli run --rm --template test -m 256 -- echo ran
 	expect_rc 0
 	expect_out "ran"

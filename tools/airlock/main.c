@@ -451,6 +451,7 @@ static int cmd_run(int argc, char **argv)
 	sb.set.pids_max = pids;
 	sv.net_opts = &net;
 	sv.start_mode = start;
+	sv.fresh = created;
 	r = supervisor_start(&sv, &sb, &paths);
 	if (r == -EAGAIN)
 		status = EXIT_USAGE;	/* --warm-only, and no snapshot */

@@ -96,6 +96,10 @@ int sandbox_open(struct sandbox *sb, const struct airlock_paths *p,
 int sandbox_create(struct sandbox *sb, const struct airlock_paths *p,
 		   const char *name, const struct sandbox_settings *set);
 int sandbox_save_settings(const struct sandbox *sb);
+/* Makes path (which must not exist) an empty sandbox disk of bytes: a
+ * copy of the blank of that size, made first if need be (blank.h). 0, or
+ * -errno after saying why. */
+int sandbox_new_disk(const struct airlock_paths *p, const char *path, uint64_t bytes);
 
 /* Takes the sandbox's lock: -EBUSY if a VM runs on it already. */
 int sandbox_lock(struct sandbox *sb);

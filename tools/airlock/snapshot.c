@@ -18,6 +18,7 @@
 #include "tools/airlock/snapshot.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
+#include "tools/airlock/blank.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/net.h"
 #include "tools/airlock/supervise.h"
@@ -50,7 +51,7 @@
 #include <unistd.h>
 
 /* Bump when what a snapshot folder holds, or how it is made, changes. */
-#define LAYOUT "airlock-snapshot-1"
+#define LAYOUT "airlock-snapshot-2"
 #define KEY_HEX 16			/* digits of the key in a folder's name */
 #define IDENTS 3			/* kernel, initramfs, template: as the VMM wants */
 #define IDENT_LEN SHA256_LEN
@@ -69,8 +70,14 @@ struct snap_ref {
 	char template_dir[PATH_MAX];
 	unsigned int cpus;
 	uint64_t mem_mib;
-	char cmdline[CMDLINE_MAX];	/* the snapshot VM's: the boot's + airlock.snapshot=1 */
+	char cmdline[CMDLINE_MAX];	/* the snapshot VM's: the boot's + airlock.snapshot=N */
 	bool net;			/* with a virtio-net device */
+	/* 1: before the sandbox disk, for any sandbox; 2: with a new
+	 * sandbox disk of disk_bytes mounted (kept as "disk" beside the
+	 * state), for new sandboxes, which get a copy of that disk. */
+	unsigned int stage;
+	uint64_t disk_bytes;		/* stage 2 */
+	char disk[PATH_MAX];		/* stage 2 */
 };
 
 static int fmt(char *dst, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -130,7 +137,8 @@ static int template_identity(const char *dir, char *out, size_t size)
 
 static int ref_for(struct snap_ref *ref, const struct airlock_paths *p,
 		   const char *template_name, const char *template_dir,
-		   unsigned int cpus, uint64_t mem_mib, const char *cmdline, bool net)
+		   unsigned int cpus, uint64_t mem_mib, const char *cmdline, bool net,
+		   unsigned int stage, uint64_t disk_bytes)
 {
 	char kernel[PATH_MAX + 96], initrd[PATH_MAX + 96], tmpl[2 * PATH_MAX];
 	char vmm[PATH_MAX + 96], all[6 * PATH_MAX], key[2 * IDENT_LEN + 1];
@@ -141,7 +149,10 @@ static int ref_for(struct snap_ref *ref, const struct airlock_paths *p,
 	ref->cpus = cpus;
 	ref->mem_mib = mem_mib;
 	ref->net = net;
-	if ((r = fmt(ref->cmdline, sizeof(ref->cmdline), "%s " GUESTPARAM_SNAPSHOT "1", cmdline)))
+	ref->stage = stage;
+	ref->disk_bytes = stage == 2 ? disk_bytes : 0;
+	if ((r = fmt(ref->cmdline, sizeof(ref->cmdline), "%s " GUESTPARAM_SNAPSHOT "%u", cmdline,
+		     stage)))
 		return r;
 	snprintf(ref->template_name, sizeof(ref->template_name), "%s", template_name);
 	if ((r = fmt(ref->template_dir, sizeof(ref->template_dir), "%s", template_dir)) ||
@@ -155,15 +166,16 @@ static int ref_for(struct snap_ref *ref, const struct airlock_paths *p,
 	sha256(tmpl, strlen(tmpl), ident[2]);
 	hex(&ident[0][0], sizeof(ident), ref->key_hex);
 	if ((r = fmt(all, sizeof(all), LAYOUT "\n%s\nvmm %s\ncpus %u memory %llu\nnet %d\n"
-		     "cmdline %s\n", ref->key_hex, vmm, cpus, (unsigned long long)mem_mib,
-		     (int)net, ref->cmdline)))
+		     "cmdline %s\ndisk %llu\n", ref->key_hex, vmm, cpus, (unsigned long long)mem_mib,
+		     (int)net, ref->cmdline, (unsigned long long)ref->disk_bytes)))
 		return r;
 	sha256(all, strlen(all), sum);
 	hex(sum, KEY_HEX / 2, key);
 	if ((r = fmt(ref->name, sizeof(ref->name), "%s-%s", template_name, key)) ||
 	    (r = fmt(ref->dir, sizeof(ref->dir), "%s/snapshots/%s", p->home, ref->name)) ||
 	    (r = fmt(ref->state, sizeof(ref->state), "%s/state", ref->dir)) ||
-	    (r = fmt(ref->mem, sizeof(ref->mem), "%s/memory", ref->dir)))
+	    (r = fmt(ref->mem, sizeof(ref->mem), "%s/memory", ref->dir)) ||
+	    (r = fmt(ref->disk, sizeof(ref->disk), "%s/disk", ref->dir)))
 		return r;
 	return 0;
 }
@@ -254,6 +266,8 @@ static void remove_older(const struct airlock_paths *p, const struct snap_ref *r
 		if (td && strcmp(td, ref->template_dir) == 0 && cl && strcmp(cl, ref->cmdline) == 0 &&
 		    json_integer_value(json_object_get(j, "cpus")) == (json_int_t)ref->cpus &&
 		    json_integer_value(json_object_get(j, "memory_mib")) == (json_int_t)ref->mem_mib &&
+		    json_integer_value(json_object_get(j, "disk_bytes")) ==
+			    (json_int_t)ref->disk_bytes &&
 		    fmt(path, sizeof(path), "%s/%s", dir, e->d_name) == 0)
 			rm_tree(path);
 		json_decref(j);
@@ -271,12 +285,13 @@ static int write_key(const struct airlock_paths *p, const struct snap_ref *ref,
 
 	if ((r = fmt(path, sizeof(path), "%s/key.json", dir)))
 		return r;
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:s}",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:s, s:i, s:I}",
 		      "template", ref->template_name, "template_dir", ref->template_dir,
 		      "kernel", p->kernel, "initramfs", p->initrd, "vmm", p->vmm,
 		      "cpus", (int)ref->cpus, "memory_mib", (json_int_t)ref->mem_mib,
 		      "cmdline", ref->cmdline, "created", (json_int_t)time(NULL),
-		      "snapshot_key", ref->key_hex);
+		      "snapshot_key", ref->key_hex, "stage", (int)ref->stage,
+		      "disk_bytes", (json_int_t)ref->disk_bytes);
 	if (!j)
 		return -ENOMEM;
 	r = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ? -EIO : 0;
@@ -319,14 +334,15 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 			       .snap_state = -1, .snap_mem = -1, .snap_out = true,
 			       .snap_key = ref->key_hex };
 	struct netns ns = { .tap = -1, .dns_udp = -1, .dns_tcp = -1, .opener = -1 };
-	char image[PATH_MAX], sock[PATH_MAX], why[256];
+	char image[PATH_MAX], sock[PATH_MAX], disk[PATH_MAX], why[256];
 	int64_t deadline = clock_ms() + MAKE_TIMEOUT_MS;
 	bool have_ns = false;
 	int st, r;
 	pid_t pid = -1;
 
 	if ((r = fmt(image, sizeof(image), "%s/rootfs.ext4", ref->template_dir)) ||
-	    (r = fmt(sock, sizeof(sock), "%s/v", tmp)))
+	    (r = fmt(sock, sizeof(sock), "%s/v", tmp)) ||
+	    (r = fmt(disk, sizeof(disk), "%s/%s", tmp, ref->stage == 2 ? "disk" : "scratch")))
 		return r;
 	if ((f.kernel = open(p->kernel, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    (f.initrd = open(p->initrd, O_RDONLY | O_CLOEXEC)) < 0 ||
@@ -335,18 +351,26 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 		r = -errno;
 		goto out;
 	}
-	/* The sandbox disk's stand-in: the guest sees a vdb, never reads it
-	 * (the snapshot point is before), and each sandbox brings its own. */
-	if ((r = f.disk = open_in(tmp, "scratch", O_RDWR | O_CREAT | O_EXCL)) < 0 ||
+	/* Stage 1: the sandbox disk's stand-in: the guest sees a vdb, never
+	 * reads it (the snapshot point is before), and each sandbox brings
+	 * its own. Stage 2: an empty sandbox disk, which the guest mounts
+	 * and which new sandboxes get copies of. */
+	if (ref->stage == 2) {
+		r = sandbox_new_disk(p, disk, ref->disk_bytes);
+	} else if ((r = open_in(tmp, "scratch", O_WRONLY | O_CREAT | O_EXCL)) >= 0) {
+		int fd = r;
+
+		r = ftruncate(fd, SCRATCH_SIZE) < 0 ? -errno : 0;
+		close(fd);
+	}
+	if (r == 0 && (f.disk = open(disk, O_RDWR | O_CLOEXEC)) < 0)
+		r = -errno;
+	if (r < 0 ||
 	    (r = f.console = open_in(tmp, "console.log", O_WRONLY | O_CREAT | O_APPEND)) < 0 ||
 	    (r = f.log = open_in(tmp, "vmm.log", O_WRONLY | O_CREAT | O_TRUNC)) < 0 ||
 	    (r = f.snap_state = open_in(tmp, "state", O_RDWR | O_CREAT | O_EXCL)) < 0 ||
 	    (r = f.snap_mem = open_in(tmp, "memory", O_RDWR | O_CREAT | O_EXCL)) < 0)
 		goto out;
-	if (ftruncate(f.disk, SCRATCH_SIZE) < 0) {
-		r = -errno;
-		goto out;
-	}
 	/* Nobody connects: the guest only listens before its snapshot point. */
 	if ((r = f.vsock = unix_listen(sock, 1)) < 0)
 		goto out;
@@ -513,6 +537,39 @@ out:
 	return r;
 }
 
+/* A new sandbox's disk becomes a copy of the one its stage-2 snapshot was
+ * made with: the disk the restored guest has mounted. 0; -EBADMSG (why
+ * set) if the snapshot has none; another -errno after saying why. */
+static int copy_disk(const struct sandbox *sb, struct vmm_files *f, const struct snap_ref *ref,
+		     char *why, size_t size)
+{
+	char disk[PATH_MAX], tmp[PATH_MAX];
+	int fd = -1, r;
+
+	if ((r = fmt(disk, sizeof(disk), "%s/disk.ext4", sb->dir)) ||
+	    (r = fmt(tmp, sizeof(tmp), "%s/.disk.ext4.new", sb->dir)))
+		return r;
+	if (access(ref->disk, R_OK) < 0) {
+		snprintf(why, size, "its disk is missing: %s", strerror(errno));
+		return -EBADMSG;
+	}
+	unlink(tmp);
+	r = blank_sparse_copy(ref->disk, tmp);
+	if (r == 0 && rename(tmp, disk) < 0)
+		r = -errno;
+	if (r == 0 && (fd = open(disk, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		say("cannot give sandbox '%s' a copy of %s: %s", sb->name, ref->disk,
+		    strerror(-r));
+		return r;
+	}
+	close(f->disk);
+	f->disk = fd;
+	return 0;
+}
+
 int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdline)
 {
 	enum snapshot_mode mode = sv->start_mode;
@@ -524,17 +581,22 @@ int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdli
 	char why[512] = "";
 	int r;
 
+	/* A sandbox made by this run has an empty disk: the snapshot with
+	 * one mounted fits it, and spares the guest mounting it. */
 	r = ref_for(&ref, p, sb->set.template_name, sb->set.template_dir, sb->set.cpus,
-		    sb->set.mem_mib, cmdline, f->tap >= 0);
+		    sb->set.mem_mib, cmdline, f->tap >= 0, sv->fresh ? 2 : 1, sb->set.disk_bytes);
 	if (r) {
 		say("cannot tell which snapshot fits sandbox '%s' (%s)%s", sb->name,
 		    strerror(-r), then);
 		goto cold;
 	}
-	/* First use of this template, VMM, kernel, vCPUs, memory, network. */
+	/* First use of this template, VMM, kernel, vCPUs, memory, network
+	 * (and disk size, for new sandboxes). */
 	if (access(ref.state, F_OK) < 0 && make(p, &ref, then))
 		goto cold;
-	r = restore(sv, f, &ref, why, sizeof(why));
+	r = ref.stage == 2 ? copy_disk(sb, f, &ref, why, sizeof(why)) : 0;
+	if (r == 0)
+		r = restore(sv, f, &ref, why, sizeof(why));
 	if (r != -EBADMSG)
 		return r;
 	/* Damaged, or made for something else after all: the next run
@@ -565,12 +627,15 @@ static int boot_cmdline(char *out, size_t size, bool net)
 }
 
 static const char warm_usage[] =
-	"usage: airlock template warm [-m SIZE] [--cpus N] [--network none] TEMPLATE\n"
+	"usage: airlock template warm [-m SIZE] [--cpus N] [--disk-size SIZE]\n"
+	"                             [--network none] TEMPLATE\n"
 	"\n"
-	"Makes TEMPLATE's snapshot for sandboxes of N vCPUs (default 2) and SIZE of\n"
+	"Makes TEMPLATE's snapshots for sandboxes of N vCPUs (default 2) and SIZE of\n"
 	"memory (default 1G), with a network (or, with --network none, for sandboxes\n"
 	"run with --network none), now rather than at the first `airlock run` that\n"
-	"needs it. Prints its folder.\n";
+	"needs them: the one any sandbox starts from, and the one new sandboxes with\n"
+	"a disk of --disk-size (default 16G) start from. Prints their folders, in\n"
+	"that order.\n";
 
 int snapshot_cmd_warm(int argc, char **argv)
 {
@@ -578,13 +643,14 @@ int snapshot_cmd_warm(int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "network", required_argument, NULL, 'n' },
+		{ "disk-size", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct airlock_paths paths;
 	struct template_ref t;
 	struct snap_ref ref;
-	uint64_t mem_mib = SANDBOX_DEFAULT_MEM_MIB;
+	uint64_t mem_mib = SANDBOX_DEFAULT_MEM_MIB, disk_bytes = SANDBOX_DEFAULT_DISK, mib;
 	unsigned long cpus = SANDBOX_DEFAULT_CPUS;
 	char cmdline[CMDLINE_MAX];
 	bool net = true;
@@ -615,6 +681,13 @@ int snapshot_cmd_warm(int argc, char **argv)
 			}
 			net = strcmp(optarg, "none") != 0;	/* the others: the same guest */
 			break;
+		case 'd':
+			if (size_parse_mib(optarg, 1ull << 24, &mib) || mib < 64) {
+				say("--disk-size '%s': expected a size from 64M to 16T", optarg);
+				return 2;
+			}
+			disk_bytes = mib << 20;
+			break;
 		case 'h':
 			fputs(warm_usage, stdout);
 			return 0;
@@ -631,14 +704,21 @@ int snapshot_cmd_warm(int argc, char **argv)
 	    template_find(&paths, argv[optind], &t))
 		return 1;
 	r = boot_cmdline(cmdline, sizeof(cmdline), net);
-	if (r == 0)
-		r = ref_for(&ref, &paths, t.name, t.dir, (unsigned int)cpus, mem_mib, cmdline, net);
+	for (unsigned int stage = 1; r == 0 && stage <= 2; stage++) {
+		r = ref_for(&ref, &paths, t.name, t.dir, (unsigned int)cpus, mem_mib, cmdline, net,
+			    stage, disk_bytes);
+		if (r) {
+			say("cannot tell which snapshot fits template '%s': %s", t.name,
+			    strerror(-r));
+			return 1;
+		}
+		if (access(ref.state, F_OK) < 0 && make(&paths, &ref, ""))
+			return 1;
+		puts(ref.dir);
+	}
 	if (r) {
 		say("cannot tell which snapshot fits template '%s': %s", t.name, strerror(-r));
 		return 1;
 	}
-	if (access(ref.state, F_OK) < 0 && make(&paths, &ref, ""))
-		return 1;
-	puts(ref.dir);
 	return 0;
 }

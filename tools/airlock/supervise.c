@@ -471,10 +471,12 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 
 	const struct net_opts *net_opts = sv->net_opts;
 	int start_mode = sv->start_mode;
+	bool fresh = sv->fresh;
 
 	memset(sv, 0, sizeof(*sv));
 	sv->net_opts = net_opts;
 	sv->start_mode = start_mode;
+	sv->fresh = fresh;
 	sv->sb = sb;
 	sv->paths = p;
 	sv->vmm_pidfd = sv->control_fd = sv->wake[0] = sv->wake[1] = -1;

@@ -39,6 +39,10 @@ struct supervisor {
 	/* Boot or restore the template's snapshot (snapshot.h): set before
 	 * supervisor_start, like net_opts. */
 	int start_mode;		/* enum snapshot_mode */
+	/* The sandbox was made by this run: its disk is still empty, so a
+	 * snapshot with that disk mounted fits it (snapshot.h). Set before
+	 * supervisor_start too. */
+	bool fresh;
 	/* The sandbox is removed right after: supervisor_close kills its
 	 * VMM and does not wait while the kernel frees the VM. */
 	bool discard;
