@@ -7,6 +7,7 @@
 #include "lib/userns.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -161,4 +162,27 @@ out:
 	if (go[1] >= 0)
 		close(go[1]);
 	return e ? e : pid;
+}
+
+bool spawn_reaped_within(pid_t pid, int ms, int *status)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int st;
+	pid_t r;
+
+	if (fd >= 0) {
+		while (poll(&p, 1, ms) < 0 && errno == EINTR) {
+			/* again: a signal is no answer */
+		}
+		close(fd);
+	}
+	/* Ended or not, a pidfd says; waitpid tells (and reaps). */
+	while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR) {
+	}
+	if (r != pid)
+		return false;
+	if (status)
+		*status = st;
+	return true;
 }

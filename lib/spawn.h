@@ -32,4 +32,9 @@ struct spawn_opts {
  * CLONE_NEWUSER our uid and gid become root inside (setgroups denied). */
 pid_t spawn(const struct spawn_opts *o);
 
+/* Waits up to ms (0: not at all) for our child pid to end, on a pidfd
+ * rather than in sleeps; reaps it (its wait status in *status if not
+ * NULL) and returns true if it ended. */
+bool spawn_reaped_within(pid_t pid, int ms, int *status);
+
 #endif

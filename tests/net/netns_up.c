@@ -73,13 +73,13 @@ int main(int argc, char **argv)
 		sandbox_net_tap_handed(&net);
 		while (pid > 0 && waitpid(pid, &st, 0) < 0)
 			;
-		r = sandbox_net_stop(&net, &sb);
+		r = sandbox_net_stop(&net, &sb, false);
 		return r ? 3 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	printf("%d %s\n", (int)net.ns.pid, net.param);
 	fflush(stdout);
 	while (read(0, buf, sizeof(buf)) > 0)
 		;
-	r = sandbox_net_stop(&net, &sb);
+	r = sandbox_net_stop(&net, &sb, false);
 	return r ? 3 : 0;
 }

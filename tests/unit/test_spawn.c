@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,34 @@ TEST(new_pid_and_user_namespaces)
 	CHECK_STR(out, "1\n0\n");
 }
 
+/* Waiting on a pidfd: true with the status once the child has ended
+ * (promptly, not a sleep later), false while it runs. */
+TEST(reaped_within)
+{
+	char *const argv[] = { "sh", "-c", "sleep 0.05; exit 7", NULL };
+	char *const forever[] = { "sleep", "1000", NULL };
+	struct timespec a, b;
+	pid_t pid;
+	int st = 0;
+
+	pid = spawn(&(struct spawn_opts){ .path = "/bin/sh", .argv = argv });
+	CHECK(pid > 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK(spawn_reaped_within(pid, 5000, &st));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	CHECK((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 2000);
+	CHECK(waitpid(pid, NULL, WNOHANG) < 0);	/* reaped already */
+
+	pid = spawn(&(struct spawn_opts){ .path = "/bin/sleep", .argv = forever });
+	CHECK(pid > 0);
+	CHECK(!spawn_reaped_within(pid, 0, NULL));
+	CHECK(!spawn_reaped_within(pid, 30, NULL));
+	kill(pid, SIGKILL);
+	CHECK(spawn_reaped_within(pid, 5000, &st));
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 CHECK_MAIN(TEST_ENTRY(only_named_fds_at_their_numbers), TEST_ENTRY(moving_fds_onto_each_other),
 	   TEST_ENTRY(empty_environment), TEST_ENTRY(exec_failure_is_its_errno),
-	   TEST_ENTRY(new_pid_and_user_namespaces))
+	   TEST_ENTRY(new_pid_and_user_namespaces), TEST_ENTRY(reaped_within))

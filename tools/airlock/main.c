@@ -467,6 +467,7 @@ static int cmd_run(int argc, char **argv)
 	sigaddset(&ends, SIGHUP);
 	sigaddset(&ends, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &ends, NULL);
+	ws.discard = rm && created;
 	if (workspace_start(&ws, &sv, &paths, &wo, BOOT_TIMEOUT_MS) < 0) {
 		if (ws.signal)
 			status = 128 + ws.signal;
@@ -510,8 +511,8 @@ static int cmd_run(int argc, char **argv)
 		supervisor_shutdown(&sv);
 
 out_close:
-	workspace_close(&ws);
 	sv.discard = rm && created;
+	workspace_close(&ws);
 	supervisor_close(&sv);
 	sandbox_close(&sb);
 	if (rm && created && sandbox_remove(&paths, name) < 0)

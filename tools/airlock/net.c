@@ -22,7 +22,6 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -390,20 +389,6 @@ bool sandbox_net_alive(struct sandbox_net *n)
 	return true;
 }
 
-/* Waits up to ms for child pid to end, and reaps it; true if it did. */
-static bool reaped_within(pid_t pid, int ms)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	bool gone;
-
-	if (fd < 0)
-		return waitpid(pid, NULL, WNOHANG) != 0;
-	gone = poll(&p, 1, ms) > 0;
-	close(fd);
-	return gone && waitpid(pid, NULL, 0) >= 0;
-}
-
 /* SIGTERM to each at once, then a wait for all; SIGKILL for any still
  * there after STOP_WAIT_MS. */
 static void end_children(const pid_t *pids, size_t n)
@@ -416,14 +401,14 @@ static void end_children(const pid_t *pids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int64_t left = deadline - clock_ms();
 
-		if (pids[i] <= 0 || reaped_within(pids[i], left > 0 ? (int)left : 0))
+		if (pids[i] <= 0 || spawn_reaped_within(pids[i], left > 0 ? (int)left : 0, NULL))
 			continue;
 		kill(pids[i], SIGKILL);
 		waitpid(pids[i], NULL, 0);
 	}
 }
 
-int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb)
+int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb, bool discard)
 {
 	int r = 0;
 
@@ -440,7 +425,16 @@ int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb)
 			    WEXITSTATUS(st), sb->dir);
 		r = -EPIPE;
 	}
-	end_children((pid_t[]){ n->gateway_reaped ? 0 : n->gateway, n->feeder }, 2);
+	if (discard) {
+		/* They write only into files already open (no new names in
+		 * the folder being removed); our exit hands them to init. */
+		if (n->gateway > 0 && !n->gateway_reaped)
+			kill(n->gateway, SIGKILL);
+		if (n->feeder > 0)
+			kill(n->feeder, SIGKILL);
+	} else {
+		end_children((pid_t[]){ n->gateway_reaped ? 0 : n->gateway, n->feeder }, 2);
+	}
 	n->gateway = n->feeder = 0;
 	netns_close(&n->ns);	/* and the opener, which the gateway left */
 	return r;

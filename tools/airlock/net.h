@@ -40,7 +40,8 @@ void sandbox_net_tap_handed(struct sandbox_net *n);
 bool sandbox_net_alive(struct sandbox_net *n);
 /* Ends the gateway and the feeder. If the gateway had ended by itself
  * meanwhile, says that the sandbox's network went away, and returns
- * -EPIPE; else 0. */
-int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb);
+ * -EPIPE; else 0. With discard (the sandbox is removed right after), kills
+ * them and does not wait for their end. */
+int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb, bool discard);
 
 #endif

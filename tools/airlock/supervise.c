@@ -558,7 +558,7 @@ static int stop_net(struct supervisor *sv)
 	int r = 0;
 
 	if (sv->net) {
-		r = sandbox_net_stop(sv->net, sv->sb);
+		r = sandbox_net_stop(sv->net, sv->sb, sv->discard);
 		free(sv->net);
 		sv->net = NULL;
 	}

@@ -37,6 +37,7 @@
 #define PROGRESS_AFTER_MS 1000
 /* The last changes of a busy guest can take a while to come back. */
 #define FINISH_TIMEOUT_MS (10 * 60 * 1000)
+#define CLOSE_WAIT_MS 2000	/* airlock-sync's end once its socketpair closes */
 #define PROTECTED_MAX (1u << 20)
 
 int workspace_opt(struct workspace_opts *o, int opt, const char *arg)
@@ -510,20 +511,16 @@ void workspace_close(struct workspace *w)
 	if (w->ctl >= 0)
 		close(w->ctl);
 	w->ctl = -1;
-	if (w->pid > 0) {
-		int st;
-
-		/* It saves its state and ends once its socketpair closes; a
-		 * moment for that, then it is stopped. */
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(w->pid, &st, WNOHANG) != 0)
-				break;
-			clock_sleep_ms(20);
-			if (i == 99) {
-				kill(w->pid, SIGKILL);
-				waitpid(w->pid, &st, 0);
-			}
-		}
+	/* It saves its state and ends once its socketpair closes; a moment
+	 * for that, then it is stopped. Its end takes the kernel a while
+	 * (its inotify group goes after an SRCU grace period): a sandbox
+	 * about to be removed, whose state goes too, does not wait once the
+	 * sync has said its last (it writes nothing after), and our exit
+	 * hands it to init. */
+	if (w->pid > 0 && !(w->discard && w->summarised) &&
+	    !spawn_reaped_within(w->pid, CLOSE_WAIT_MS, NULL)) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
 	}
 	w->pid = 0;
 }

@@ -36,6 +36,9 @@ struct workspace {
 	char line[4096];	/* what it said, not yet a whole line */
 	size_t nline;
 	bool ready, summarised;
+	/* The sandbox is removed right after: once airlock-sync has said
+	 * its summary, workspace_close does not wait for its end. */
+	bool discard;
 	int signal;		/* what stopped the copy-in (-EINTR), or 0 */
 	char error[1024];
 	struct workspace_counts count;
