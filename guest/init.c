@@ -126,14 +126,13 @@ int main(int argc, char **argv)
 	init_pids_setup(&ctx, &params);
 
 	ret = init_user_lookup(&ctx, params.user, &user);
-	/* One for new sandboxes has all of the above done. The network
-	 * comes after: the guest must not have met the snapshot VM's
-	 * gateway (its ARP entry would outlive the restore). */
-	if (ret == 0)
-		ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_WITH_DISK);
 	if (ret < 0)
 		init_fail(&ctx, -ret);
 	init_net_setup(&ctx, &params);
+	/* One for new sandboxes has all of the above done. */
+	ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_WITH_DISK);
+	if (ret < 0)
+		init_fail(&ctx, -ret);
 	if (!params.argv[0])
 		init_serve(&ctx, &params, &user);
 

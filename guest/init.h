@@ -83,8 +83,8 @@ void init_root_persist(struct init_ctx *ctx);
 enum init_snapshot_stage {
 	/* 1: the template mounted, nothing of the sandbox disk read. */
 	INIT_SNAPSHOT_BEFORE_DISK = 1,
-	/* 2: the sandbox disk mounted, the root and /etc ready, before the
-	 * network; the disk synced, so that a copy of it fits the snapshot. */
+	/* 2: the sandbox disk mounted, the root, /etc and the network ready;
+	 * the disk synced, so that a copy of it fits the snapshot. */
 	INIT_SNAPSHOT_WITH_DISK = 2,
 };
 
@@ -99,6 +99,9 @@ int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
  * route through the gateway, IPv6 off on it, and /etc/resolv.conf naming
  * the gateway. A failure is reported and the boot goes on. */
 void init_net_setup(struct init_ctx *ctx, const struct init_params *p);
+/* After a restore: the gateway a snapshot VM may have met had another
+ * link address than this sandbox's; its ARP entry, if any, goes. */
+void init_net_forget_gateway(struct init_ctx *ctx, const struct init_params *p);
 
 /* user.c: looks the user up in the root's /etc/passwd and /etc/group, and
  * builds the command's environment. Returns -errno after saying why. */

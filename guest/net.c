@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,4 +114,22 @@ void init_net_setup(struct init_ctx *ctx, const struct init_params *p)
 	r = write_file("/etc/resolv.conf", resolv, O_CREAT | O_TRUNC);
 	if (r < 0)
 		init_log(ctx, "cannot write /etc/resolv.conf: %s", strerror(-r));
+}
+
+void init_net_forget_gateway(struct init_ctx *ctx, const struct init_params *p)
+{
+	struct arpreq req = { .arp_dev = IFNAME };
+	struct sockaddr_in *sa = (struct sockaddr_in *)&req.arp_pa;
+	int s;
+
+	if (!p->has_net)
+		return;
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(p->net.gateway);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* No entry (ENXIO) is the usual case: nothing was sent yet. */
+	if (s < 0 || (ioctl(s, SIOCDARP, &req) < 0 && errno != ENXIO))
+		init_log(ctx, "cannot forget the gateway's link address: %s", strerror(errno));
+	if (s >= 0)
+		close(s);
 }

@@ -2,8 +2,10 @@
  * snapshot stops at one: at 1 the template is mounted, the vsock device is
  * up and the control port is listening, but nothing of the sandbox's own
  * disk has been read; at 2 (for new sandboxes) the sandbox disk is mounted
- * too, the root set up, and everything written synced, so that the host
- * can give each new sandbox a copy of that disk. It reports PVPORT_EV_SNAPSHOT_READY, at which the VMM saves the VM
+ * too, the root and the network set up, and everything written synced, so
+ * that the host can give each new sandbox a copy of that disk. (The guest
+ * sends nothing before: IPv6 is off, and IPv4 speaks only when spoken
+ * to; even so, the snapshot VM's gateway, if it was met, is forgotten.) It reports PVPORT_EV_SNAPSHOT_READY, at which the VMM saves the VM
  * and ends it; every sandbox restored from that snapshot starts running on
  * the next instruction, and waits here for the host's RESUME on the control
  * port. Then, before any command can run, it makes fresh what a snapshot
@@ -320,6 +322,8 @@ int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
 		if (r == 0)
 			r = stage == INIT_SNAPSHOT_WITH_DISK ? same_disk(ctx, p, m.upper_size)
 							     : fresh_disk(ctx, p, m.upper_size);
+		if (r == 0 && stage == INIT_SNAPSHOT_WITH_DISK)
+			init_net_forget_gateway(ctx, p);
 		explicit_bzero(&m, sizeof(m));
 		if (r < 0) {
 			close(fd);
