@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 	mkdir(paths.home, 0700);
 	mkdir(buf, 0700);
 	mkdir(sb.dir, 0700);
-	if (sandbox_net_start(&net, &sb, &paths, &o))
+	if (sandbox_net_start(&net, &sb, &paths, &o) ||
+	    sandbox_net_ready(&net, &sb, &paths, &o))
 		return 1;
 	if (cmd && cmd[0]) {
 		pid_t pid = fork();

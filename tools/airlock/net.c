@@ -233,11 +233,12 @@ int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
 	const char *resolv = getenv("AIRLOCK_RESOLV_CONF");
 	const char *map = getenv("AIRLOCK_TEST_NAME_MAP");
 	int sp[2] = { -1, -1 }, logfd = -1, errfd = -1, rfd = -1, mfd = -1, r;
-	char why[512], reply_[600];
+	char why[512];
 	size_t len, np = 0;
 
 	memset(n, 0, sizeof(*n));
 	n->ns.tap = n->ns.dns_udp = n->ns.dns_tcp = n->ns.opener = -1;
+	n->ctl = n->errfd = -1;
 	r = policy_compose(p->home, sb->name, o, &pol);
 	if (r)
 		return r;
@@ -300,31 +301,9 @@ int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
 	r = policy_message(&pol, &len);
 	if (r == 0)
 		r = send_all(sp[0], policy_msg, len);
-	if (r == 0)
-		r = read_reply(sp[0], READY_WAIT_MS, reply_, sizeof(reply_));
-	if (r || strncmp(reply_, "ok ", 3) != 0) {
-		say("the network gateway of sandbox '%s' did not start%s%s (see %s/"
-		    "gateway.log)", sb->name, r ? "" : ": ", r ? "" : reply_, sb->dir);
-		r = r ? r : -EINVAL;
-		goto fail;
-	}
-
-	n->feeder = fork();
-	if (n->feeder == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(0);
-		setpgid(0, 0);
-		/* Its messages go to gateway.log, not the user's terminal; it
-		 * holds nothing else of ours (no listener, no TAP). */
-		if (dup2(errfd, 2) < 0 || dup2(sp[0], 3) < 0)
-			_exit(1);
-		close_range(4, ~0u, 0);
-		feeder(3, p->home, sb, o);
-	}
-	if (n->feeder < 0) {
-		r = -errno;
-		n->feeder = 0;
+	if (r) {
+		say("the network gateway of sandbox '%s' did not start (see %s/gateway.log)",
+		    sb->name, sb->dir);
 		goto fail;
 	}
 	/* The gateway holds the listeners and the opener now; we keep only
@@ -338,9 +317,9 @@ int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
 		netns_close_fds(&n->ns);
 		n->ns.tap = tap;
 	}
-	close(sp[0]);
+	n->ctl = sp[0];
+	n->errfd = errfd;
 	close(logfd);
-	close(errfd);
 	close(rfd);
 	if (mfd >= 0)
 		close(mfd);
@@ -364,6 +343,58 @@ fail:
 		waitpid(n->gateway, NULL, 0);
 		n->gateway = 0;
 	}
+	netns_close(&n->ns);
+	return r;
+}
+
+/* The socketpair to the gateway and gateway.log: the feeder's now. */
+static void close_ctl(struct sandbox_net *n)
+{
+	if (n->ctl >= 0)
+		close(n->ctl);
+	if (n->errfd >= 0)
+		close(n->errfd);
+	n->ctl = n->errfd = -1;
+}
+
+int sandbox_net_ready(struct sandbox_net *n, const struct sandbox *sb,
+		      const struct airlock_paths *p, const struct net_opts *o)
+{
+	char reply_[600];
+	int r = read_reply(n->ctl, READY_WAIT_MS, reply_, sizeof(reply_));
+
+	if (r || strncmp(reply_, "ok ", 3) != 0) {
+		say("the network gateway of sandbox '%s' did not start%s%s (see %s/"
+		    "gateway.log)", sb->name, r ? "" : ": ", r ? "" : reply_, sb->dir);
+		r = r ? r : -EINVAL;
+		goto fail;
+	}
+	n->feeder = fork();
+	if (n->feeder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(0);
+		setpgid(0, 0);
+		/* Its messages go to gateway.log, not the user's terminal; it
+		 * holds nothing else of ours (no listener, no TAP). */
+		if (dup2(n->errfd, 2) < 0 || dup2(n->ctl, 3) < 0)
+			_exit(1);
+		close_range(4, ~0u, 0);
+		feeder(3, p->home, sb, o);
+	}
+	if (n->feeder < 0) {
+		r = -errno;
+		n->feeder = 0;
+		goto fail;
+	}
+	close_ctl(n);
+	return 0;
+
+fail:
+	close_ctl(n);
+	kill(n->gateway, SIGKILL);
+	waitpid(n->gateway, NULL, 0);
+	n->gateway = 0;
 	netns_close(&n->ns);
 	return r;
 }
@@ -436,6 +467,7 @@ int sandbox_net_stop(struct sandbox_net *n, const struct sandbox *sb, bool disca
 		end_children((pid_t[]){ n->gateway_reaped ? 0 : n->gateway, n->feeder }, 2);
 	}
 	n->gateway = n->feeder = 0;
+	close_ctl(n);
 	netns_close(&n->ns);	/* and the opener, which the gateway left */
 	return r;
 }

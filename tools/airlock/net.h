@@ -24,15 +24,21 @@ struct airlock_paths;
 struct sandbox_net {
 	struct netns ns;	/* ns.tap is the VMM's; the rest the gateway's */
 	pid_t gateway, feeder;
+	int ctl, errfd;		/* until ready: to the gateway, its log */
 	int gateway_status;
 	bool gateway_reaped;
 	char param[64];		/* "airlock.net=..." for the kernel command line */
 };
 
-/* Makes the namespace, starts the gateway with the policy for sandbox sb
- * and waits until it serves; starts the feeder. 0, or -errno after saying
- * why (what is missing, and how to fix it or run without a network). */
+/* Makes the namespace and starts the gateway with the policy for sandbox
+ * sb, without waiting for it (the VM starts meanwhile). 0, or -errno after
+ * saying why (what is missing, and how to fix it or run without a
+ * network). */
 int sandbox_net_start(struct sandbox_net *n, const struct sandbox *sb,
+		      const struct airlock_paths *p, const struct net_opts *o);
+/* Then waits until the gateway serves, and starts the feeder. 0, or -errno
+ * after saying why (the network is ended then). */
+int sandbox_net_ready(struct sandbox_net *n, const struct sandbox *sb,
 		      const struct airlock_paths *p, const struct net_opts *o);
 /* The VMM has its copy of the TAP: ours goes. */
 void sandbox_net_tap_handed(struct sandbox_net *n);

@@ -492,7 +492,10 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 			return r;
 		}
 	}
+	/* The gateway starts while the VM does. */
 	r = start_vmm(sv);
+	if (r == 0 && sv->net)
+		r = sandbox_net_ready(sv->net, sb, p, sv->net_opts);
 	if (r == 0)
 		r = start_control(sv);
 	return r;
