@@ -304,19 +304,24 @@ static int timeout_ms(struct hsync *s, bool more)
 	return best <= now ? 0 : (int)(best - now > 60000 ? 60000 : best - now);
 }
 
+/* The last thing said: once the supervisor has read it, nothing of ours
+ * touches the sandbox's folder any more (the log line, which may rotate
+ * the log, comes first), so a --rm run removes the folder at once. */
 static void summary(struct hsync *s)
 {
+	hsync_log(s, "summary", NULL, "%llu in, %llu back, %llu held, %llu conflicts, "
+		  "%llu refused", (unsigned long long)s->count.in_files,
+		  (unsigned long long)s->count.back, (unsigned long long)s->count.held,
+		  (unsigned long long)s->count.conflicts,
+		  (unsigned long long)s->count.refused);
+	if (s->log)
+		fflush(s->log);
 	hsync_ctl_say(s, "summary in=%llu back=%llu held=%llu conflicts=%llu refused=%llu "
 		      "stripped=%llu", (unsigned long long)s->count.in_files,
 		      (unsigned long long)s->count.back, (unsigned long long)s->count.held,
 		      (unsigned long long)s->count.conflicts,
 		      (unsigned long long)s->count.refused,
 		      (unsigned long long)s->count.stripped);
-	hsync_log(s, "summary", NULL, "%llu in, %llu back, %llu held, %llu conflicts, "
-		  "%llu refused", (unsigned long long)s->count.in_files,
-		  (unsigned long long)s->count.back, (unsigned long long)s->count.held,
-		  (unsigned long long)s->count.conflicts,
-		  (unsigned long long)s->count.refused);
 }
 
 static int run(struct hsync *s)
