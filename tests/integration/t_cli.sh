@@ -130,6 +130,16 @@ test_cli_rm_flag_leaves_nothing() {
 	run_t --rm -- false
 	expect_rc 1
 	[ -z "$(ls -A "$AIRLOCK_HOME/sandboxes")" ] || fail "left after a failing command"
+	# --rm returns before the kernel has freed the VM and its helpers,
+	# but none of them runs on: within moments nothing is left but what
+	# init reaps.
+	local i left
+	for i in $(seq 1 30); do
+		left=$(ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^airlock-(vmm|gateway|sync)$/')
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "still running 3 s after --rm: $left"
 }
 
 test_cli_running_sandbox_is_locked_and_exec_reaches_it() {
