@@ -43,7 +43,12 @@ void init_pids_setup(struct init_ctx *ctx, struct init_params *p)
 
 	if (!p->pids_max)
 		return;
+	/* favordynmods: moving each command into its cgroup then takes no
+	 * RCU grace period (tens of ms in a guest ticking at 100 Hz), for a
+	 * little more work in fork and exit. Kernels before 6.0 lack it. */
 	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) < 0 &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "favordynmods") < 0 &&
 	    mount("cgroup2", CGROUP_ROOT, "cgroup2",
 		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		init_log(ctx, "cannot mount cgroup2 on " CGROUP_ROOT ": %s; "
