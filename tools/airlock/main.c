@@ -299,11 +299,8 @@ static int cmd_run(int argc, char **argv)
 			cpus_set = true;
 			break;
 		case O_DISK_SIZE:
-			if (size_parse_mib(optarg, 1ull << 24, &mib) || mib < 64) {
-				say("--disk-size '%s': expected a size from 64M to 16T", optarg);
+			if (sandbox_disk_size_parse(optarg, &set.disk_bytes))
 				goto out;
-			}
-			set.disk_bytes = mib << 20;
 			break;
 		case O_RM:
 			rm = true;

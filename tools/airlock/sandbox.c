@@ -2,6 +2,7 @@
  * its folder, so removing the folder removes the sandbox; a lock file in it
  * says whether a VM runs on it. */
 #include "tools/airlock/sandbox.h"
+#include "lib/size.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/blank.h"
 #include "tools/airlock/msg.h"
@@ -366,6 +367,18 @@ static int make_disk(const char *path, uint64_t bytes, const char *label)
 		return -EIO;
 	}
 	unlink(log);
+	return 0;
+}
+
+int sandbox_disk_size_parse(const char *arg, uint64_t *bytes)
+{
+	uint64_t mib;
+
+	if (size_parse_mib(arg, 1ull << 24, &mib) || mib < 64) {
+		say("--disk-size '%s': expected a size from 64M to 16T", arg);
+		return -EINVAL;
+	}
+	*bytes = mib << 20;
 	return 0;
 }
 

@@ -96,6 +96,9 @@ int sandbox_open(struct sandbox *sb, const struct airlock_paths *p,
 int sandbox_create(struct sandbox *sb, const struct airlock_paths *p,
 		   const char *name, const struct sandbox_settings *set);
 int sandbox_save_settings(const struct sandbox *sb);
+/* --disk-size SIZE (airlock run, airlock template warm): 64M to 16T into
+ * *bytes; -EINVAL after saying what is wrong. */
+int sandbox_disk_size_parse(const char *arg, uint64_t *bytes);
 /* Makes path (which must not exist) an empty sandbox disk of bytes: a
  * copy of the blank of that size, made first if need be (blank.h). 0, or
  * -errno after saying why. */
