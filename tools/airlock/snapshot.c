@@ -473,8 +473,9 @@ static void stop_vmm(struct supervisor *sv)
 {
 	if (supervisor_vmm_alive(sv)) {
 		kill(sv->vmm, SIGKILL);
-		while (supervisor_vmm_alive(sv))
-			clock_sleep_ms(5);
+		while (!supervisor_vmm_gone_within(sv, 60000)) {
+			/* SIGKILL ends it; only the kernel decides when */
+		}
 	}
 }
 

@@ -527,6 +527,11 @@ bool supervisor_vmm_alive(void *arg)
 /* Waits up to ms for the VMM to end and reaps it; true if it did. */
 bool supervisor_vmm_gone_within(struct supervisor *sv, int ms)
 {
+	/* On its pidfd: at once when it ends, not at the next 5 ms. */
+	if (sv->vmm_pidfd >= 0 && supervisor_vmm_alive(sv)) {
+		vmm_gone_within(sv, ms);
+		return !supervisor_vmm_alive(sv);
+	}
 	for (int waited = 0; supervisor_vmm_alive(sv); waited += 5) {
 		if (waited >= ms)
 			return false;
