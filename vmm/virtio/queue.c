@@ -218,15 +218,23 @@ bool virtq_enable_notify(struct virtq *q)
 	return avail_idx(q) != q->last_avail;
 }
 
-void virtq_notify_on_next_add(struct virtq *q)
+uint16_t virtq_notify_on_next_add(struct virtq *q)
 {
 	uint16_t v;
 
-	if (!q->ready || !q->event_idx)
-		return;
+	if (!q->ready)
+		return 0;
 	v = avail_idx(q);
+	if (!q->event_idx)
+		return v;
 	memcpy(q->used + 4 + 8u * q->num, &v, sizeof(v));	/* avail_event */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return v;
+}
+
+bool virtq_added_since(const struct virtq *q, uint16_t idx)
+{
+	return q->ready && avail_idx(q) != idx;
 }
 
 uint64_t virtq_read(const struct virtq_chain *c, uint64_t off, void *dst,

@@ -88,8 +88,12 @@ bool virtq_enable_notify(struct virtq *q);
 
 /* Ask the driver to notify us when it next adds a buffer, however many it
  * has added that we have not taken (EVENT_IDX: avail_event = its avail
- * idx now; without it the driver notifies anyway). */
-void virtq_notify_on_next_add(struct virtq *q);
+ * idx now; without it the driver notifies anyway). Returns that avail idx,
+ * for virtq_added_since. */
+uint16_t virtq_notify_on_next_add(struct virtq *q);
+
+/* Has the driver added a buffer since its avail idx was idx? */
+bool virtq_added_since(const struct virtq *q, uint16_t idx);
 
 /* What one notification may do before the I/O thread turns to its other
  * sources (docs/vmm.md, "Batches"): chains taken, and data bytes moved. */

@@ -352,7 +352,7 @@ static int transport_reset(struct virtio_vsock *v, const char **why)
 	virtio_mmio_notify_used(&v->mmio, VSOCK_Q_EVENT);
 	/* The guest refills the buffer once it has handled the event: be told
 	 * then, and keep host connections waiting until it has. */
-	virtq_notify_on_next_add(q);
+	v->hold_avail = virtq_notify_on_next_add(q);
 	v->hold_host = true;
 	v->hold_until = clock_ns() + VSOCK_HOLD_NS;
 	return 0;

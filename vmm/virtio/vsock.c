@@ -451,9 +451,12 @@ static bool vsock_queue_notify(void *dev, unsigned int q, struct virtq_budget *b
 		more = process_tx(v, budget);
 	else if (q == Q_RX)
 		more = rx_batch(v, budget);	/* new buffers: maybe we were waiting */
-	else if (q == Q_EVENT && v->hold_host) {
+	else if (q == Q_EVENT && v->hold_host &&
+		 virtq_added_since(&v->mmio.q[Q_EVENT], v->hold_avail)) {
 		/* The guest refilled the event queue after a restore's transport
-		 * reset: it has handled it, streams can open now. */
+		 * reset: it has handled it, streams can open now. (A notify
+		 * without a new buffer, such as the restore's own look at every
+		 * queue, says nothing.) */
 		v->hold_host = false;
 		process_rx(v);
 	}

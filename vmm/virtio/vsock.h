@@ -124,6 +124,7 @@ struct virtio_vsock {
 	 * it has). A stream it accepted before would be reset by it, so host
 	 * connections wait (until hold_until at the latest: CLOCK_MONOTONIC). */
 	bool hold_host;
+	uint16_t hold_avail;		/* the event queue's avail idx at the reset */
 	uint64_t hold_until;
 	uint32_t next_port;		/* host-side ports for host-initiated streams */
 	unsigned int rr;		/* where the next rx scan starts: fairness */
