@@ -253,7 +253,7 @@ static void start_services(struct agent *a)
 }
 
 void init_serve(struct init_ctx *ctx, const struct init_params *p,
-		const struct init_user *u)
+		const struct init_user *u, int ack_fd)
 {
 	static struct agent agent;
 	struct agent *a = &agent;
@@ -286,6 +286,7 @@ void init_serve(struct init_ctx *ctx, const struct init_params *p,
 		init_fail(ctx, -ret);
 	}
 	start_services(a);
+	init_snapshot_ack(ctx, ack_fd);
 	/* Children that ended before the signalfd existed. */
 	reap(&a->w_sig, 0);
 

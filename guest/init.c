@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	static struct init_user user;
 	struct init_ctx ctx = { .con = -1, .null = -1, .out = -1,
 				.upper_fd = -1 };
-	int ioperm_errno = 0, ret;
+	int ioperm_errno = 0, ack_fd = -1, ret;
 
 	/* Run on a host by mistake, this would mount over /dev and reboot. */
 	if (getpid() != 1) {
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	ret = params.root[0] ? init_root_template(&ctx, &params) : 0;
 	/* A snapshot for any sandbox sees the template but not its disk. */
 	if (ret == 0)
-		ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_BEFORE_DISK);
+		ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_BEFORE_DISK, NULL);
 	if (ret == 0 && params.root[0])
 		ret = init_root_finish(&ctx, &params);
 	if (ret < 0)
@@ -129,12 +129,14 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		init_fail(&ctx, -ret);
 	init_net_setup(&ctx, &params);
-	/* One for new sandboxes has all of the above done. */
-	ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_WITH_DISK);
+	/* One for new sandboxes has all of the above done: its ACK waits for
+	 * the services, which are all that is left. */
+	ret = init_snapshot_point(&ctx, &params, INIT_SNAPSHOT_WITH_DISK, &ack_fd);
 	if (ret < 0)
 		init_fail(&ctx, -ret);
 	if (!params.argv[0])
-		init_serve(&ctx, &params, &user);
+		init_serve(&ctx, &params, &user, ack_fd);
+	init_snapshot_ack(&ctx, ack_fd);
 
 	ret = init_stdio_open(&ctx);
 	if (ret < 0)

@@ -91,9 +91,14 @@ enum init_snapshot_stage {
 /* If this boot's snapshot is taken at stage, takes it: waits for the
  * host's RESUME, then reseeds the kernel's RNG, sets the wall clock and
  * (before the disk) makes sure the sandbox disk is seen as it is now.
- * Returns 0 at once if not, or -errno after saying what failed. */
+ * Returns 0 at once if not, or -errno after saying what failed. The host
+ * gets its ACK at once, or with ack_later, once the caller sends it
+ * (init_snapshot_ack on *ack_later, -1 if no snapshot was taken here). */
 int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
-			enum init_snapshot_stage stage);
+			enum init_snapshot_stage stage, int *ack_later);
+/* Sends the ACK a restored guest owes the host on fd (if fd >= 0), and
+ * closes it. */
+void init_snapshot_ack(const struct init_ctx *ctx, int fd);
 
 /* net.c: with airlock.net=, brings up eth0 with the address, a default
  * route through the gateway, IPv6 off on it, and /etc/resolv.conf naming

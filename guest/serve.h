@@ -132,9 +132,11 @@ int spawn_command(const struct agent *a, const struct exec_request *req,
  * saying what failed. */
 int spawn_result(int report, char *why, size_t size);
 
-/* agent.c: the loop. Never returns: the VM ends on POWEROFF. */
+/* agent.c: the loop. Never returns: the VM ends on POWEROFF. A restored
+ * guest's ACK (ack_fd >= 0) goes once every service listens, so that the
+ * host's first connection to any of them finds it. */
 __attribute__((noreturn)) void init_serve(struct init_ctx *ctx,
 					  const struct init_params *p,
-					  const struct init_user *u);
+					  const struct init_user *u, int ack_fd);
 
 #endif

@@ -19,7 +19,10 @@
  *     wait until the kernel has the size the host says, then drop every
  *     block cached from the snapshot's disk (BLKFLSBUF) before it is mounted.
  * Each step can be done twice without harm: if the ACK does not reach the
- * host, the host sends RESUME again and gets the same answer. */
+ * host, the host sends RESUME again and gets the same answer. At stage 2
+ * the ACK waits until the services listen (init_serve): the host connects
+ * to them as soon as it has it. A RESUME sent again after that finds no
+ * one waiting for it; the host then boots the sandbox instead. */
 #include "guest/init.h"
 #include "lib/clock.h"
 #include "proto/cmdline.h"
@@ -279,13 +282,33 @@ static int same_disk(const struct init_ctx *ctx, const struct init_params *p, ui
 	return r;
 }
 
+static int encode_ack(uint8_t ack[FRAME_HEADER_SIZE])
+{
+	return control_msg_encode(ack, FRAME_HEADER_SIZE,
+				  &(struct control_msg){ .type = CONTROL_MSG_ACK });
+}
+
+void init_snapshot_ack(const struct init_ctx *ctx, int fd)
+{
+	uint8_t ack[FRAME_HEADER_SIZE];
+
+	if (fd < 0)
+		return;
+	/* Not taken: the host gives up on this VM and boots another. */
+	if (encode_ack(ack) < 0 || send(fd, ack, sizeof(ack), MSG_NOSIGNAL) != (ssize_t)sizeof(ack))
+		init_log(ctx, "the host did not take the ACK of its RESUME: %s", strerror(errno));
+	close(fd);
+}
+
 int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
-			enum init_snapshot_stage stage)
+			enum init_snapshot_stage stage, int *ack_later)
 {
 	static struct control_msg m;
 	uint8_t ack[FRAME_HEADER_SIZE];
 	int lfd, r;
 
+	if (ack_later)
+		*ack_later = -1;
 	r = wanted(ctx);
 	if (r < 0 || r != (int)stage)
 		return r < 0 ? r : 0;
@@ -296,7 +319,7 @@ int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
 	if (lfd < 0)
 		return lfd;
 	warm_page_cache(stage == INIT_SNAPSHOT_WITH_DISK ? "/" : INIT_TEMPLATE_DIR);
-	r = control_msg_encode(ack, sizeof(ack), &(struct control_msg){ .type = CONTROL_MSG_ACK });
+	r = encode_ack(ack);
 	if (r < 0)
 		return r;
 	init_report(ctx, PVPORT_EV_SNAPSHOT_READY, 0);
@@ -327,6 +350,10 @@ int init_snapshot_point(struct init_ctx *ctx, const struct init_params *p,
 		explicit_bzero(&m, sizeof(m));
 		if (r < 0) {
 			close(fd);
+			break;
+		}
+		if (ack_later) {
+			*ack_later = fd;
 			break;
 		}
 		/* Only an ACK the host got ends the wait; else it asks again. */
