@@ -2,6 +2,7 @@
  * its folder, so removing the folder removes the sandbox; a lock file in it
  * says whether a VM runs on it. */
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/account.h"
 #include "lib/size.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/blank.h"
@@ -13,7 +14,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,12 +57,11 @@ int paths_resolve(struct airlock_paths *p)
 	} else if ((v = getenv("XDG_DATA_HOME")) && *v == '/') {
 		r = copy_path(p->home, sizeof(p->home), "%s/airlock", v);
 	} else {
-		home = getenv("HOME");
-		if (!home || *home != '/') {
-			struct passwd *pw = getpwuid(getuid());
+		static struct account acct;
 
-			home = pw ? pw->pw_dir : NULL;
-		}
+		home = getenv("HOME");
+		if ((!home || *home != '/') && account_find(NULL, getuid(), &acct) == 0)
+			home = acct.home;
 		if (!home || *home != '/') {
 			say("no home directory to keep sandboxes in: set HOME or AIRLOCK_HOME");
 			return -ENOENT;

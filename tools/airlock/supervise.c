@@ -1,5 +1,6 @@
 /* The supervisor of a running sandbox: see supervise.h. */
 #include "tools/airlock/supervise.h"
+#include "tools/airlock/account.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/snapshot.h"
@@ -14,7 +15,6 @@
 #include <grp.h>
 #include <jansson.h>
 #include <poll.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,12 +50,17 @@ static const char *find_useradd(void)
  * owns nothing and can log in nowhere, made now if it does not exist. */
 static int vmm_identity(uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw = getpwnam(VMM_USER);
+	static struct account acct;
 	const char *useradd;
-	int st;
+	int st, r = account_find(VMM_USER, 0, &acct);
 	pid_t pid;
 
-	if (!pw) {
+	if (r && r != -ENOENT) {
+		say("cannot read %s for the system user '%s': %s", ACCOUNT_FILE, VMM_USER,
+		    strerror(-r));
+		return r;
+	}
+	if (r) {
 		useradd = find_useradd();
 		if (!useradd) {
 			say("the system user '%s', which runs sandboxes' VMMs when airlock runs "
@@ -75,7 +80,7 @@ static int vmm_identity(uid_t *uid, gid_t *gid)
 		}
 		if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
 		    (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 9 /* exists already */) ||
-		    !(pw = getpwnam(VMM_USER))) {
+		    account_find(VMM_USER, 0, &acct) < 0) {
 			say("cannot make the system user '%s' that runs sandboxes' VMMs "
 			    "(useradd --system %s failed)", VMM_USER, VMM_USER);
 			return -EIO;
@@ -83,12 +88,12 @@ static int vmm_identity(uid_t *uid, gid_t *gid)
 		say("made the system user '%s': each sandbox's VMM runs as it, with no "
 		    "capabilities, in namespaces of its own", VMM_USER);
 	}
-	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+	if (acct.uid == 0 || acct.gid == 0) {
 		say("the user '%s' is root: it must be an unprivileged account", VMM_USER);
 		return -EPERM;
 	}
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
+	*uid = acct.uid;
+	*gid = acct.gid;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * back as lines on the socketpair (tools/sync/ctl.c). The supervisor (the
  * `airlock run` process) starts it here, through lib/spawn.h. */
 #include "tools/airlock/workspace.h"
+#include "tools/airlock/account.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
@@ -18,7 +19,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,14 +84,14 @@ int workspace_opt(struct workspace_opts *o, int opt, const char *arg)
 
 static bool is_home(const char *root)
 {
+	static struct account acct;
 	const char *h = getenv("HOME");
 	char real[PATH_MAX];
-	struct passwd *pw;
 
 	if (h && *h == '/' && realpath(h, real) && strcmp(real, root) == 0)
 		return true;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir && realpath(pw->pw_dir, real) && strcmp(real, root) == 0;
+	return account_find(NULL, getuid(), &acct) == 0 && realpath(acct.home, real) &&
+	       strcmp(real, root) == 0;
 }
 
 int workspace_prepare(struct workspace *w, const struct workspace_opts *o)
