@@ -481,12 +481,12 @@ static int cmd_run(int argc, char **argv)
 	eo.started = supervisor_running;
 	eo.started_arg = &sv;
 	eo.ended_locally = &local_end;
-	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, supervisor_vmm_alive, &sv);
+	r = exec_run(sb.sock, &eo, BOOT_TIMEOUT_MS, vmm_proc_alive, &sv.vmm);
 	/* A VM's end usually shows first as its stream ending: a moment for
 	 * the VMM to be gone too, so that the message says which it was. */
 	if (r == -ECONNRESET)
-		supervisor_vmm_gone_within(&sv, VM_END_GRACE_MS);
-	if (r < 0 && !supervisor_vmm_alive(&sv)) {
+		vmm_proc_gone_within(&sv.vmm, VM_END_GRACE_MS);
+	if (r < 0 && !vmm_proc_alive(&sv.vmm)) {
 		say(r == -ECONNRESET ? "the sandbox's VM stopped while the command ran:" :
 		    "the sandbox's VM stopped before the command could run:");
 		supervisor_print_log(&sv);

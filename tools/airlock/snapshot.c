@@ -14,14 +14,13 @@
  * snapshot made for others. One process makes a folder at a time (a lock
  * beside it), in a temporary folder renamed into place when complete. The
  * VMM that makes one, and each that restores one, is started as the
- * supervisor starts any (supervise.h): jailed, with descriptors only. */
+ * supervisor starts any (vmm_proc.h): jailed, with descriptors only. */
 #include "tools/airlock/snapshot.h"
 #include "tools/airlock/args.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/blank.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/net.h"
-#include "tools/airlock/supervise.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/netns.h"
@@ -329,10 +328,7 @@ static int scratch_net(struct netns *ns, char *why, size_t size)
 static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref *ref,
 			   const char *tmp)
 {
-	struct vmm_files f = { .kernel = -1, .initrd = -1, .template_img = -1, .disk = -1,
-			       .vsock = -1, .console = -1, .kvm = -1, .tap = -1, .log = -1,
-			       .snap_state = -1, .snap_mem = -1, .snap_out = true,
-			       .snap_key = ref->key_hex };
+	struct vmm_files f = VMM_FILES_NONE;
 	struct netns ns = { .tap = -1, .dns_udp = -1, .dns_tcp = -1, .opener = -1 };
 	char image[PATH_MAX], sock[PATH_MAX], disk[PATH_MAX], why[256];
 	int64_t deadline = clock_ms() + MAKE_TIMEOUT_MS;
@@ -340,6 +336,8 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 	int st, r;
 	pid_t pid = -1;
 
+	f.snap_out = true;
+	f.snap_key = ref->key_hex;
 	if ((r = fmt(image, sizeof(image), "%s/rootfs.ext4", ref->template_dir)) ||
 	    (r = fmt(sock, sizeof(sock), "%s/v", tmp)) ||
 	    (r = fmt(disk, sizeof(disk), "%s/%s", tmp, ref->stage == 2 ? "disk" : "scratch")))
@@ -383,7 +381,7 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 		have_ns = true;
 		f.tap = ns.tap;
 	}
-	pid = supervisor_spawn_vmm(p, &f, ref->cpus, ref->mem_mib, ref->cmdline);
+	pid = vmm_spawn(p, &f, ref->cpus, ref->mem_mib, ref->cmdline);
 	if (pid < 0) {
 		r = (int)pid;
 		goto out;
@@ -402,10 +400,7 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 out:
 	if (have_ns)
 		netns_close(&ns);
-	for (int *fd = (int[]){ f.kernel, f.initrd, f.template_img, f.disk, f.vsock, f.console,
-				f.kvm, f.log, f.snap_state, f.snap_mem }, i = 0; i < 10; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
+	vmm_files_close(&f);
 	unlink(sock);
 	if (fmt(sock, sizeof(sock), "%s/scratch", tmp) == 0)
 		unlink(sock);
@@ -468,25 +463,24 @@ static int make(const struct airlock_paths *p, const struct snap_ref *ref, const
 	return r;
 }
 
-/* The restored VMM did not come up: end it, forget it. */
-static void stop_vmm(struct supervisor *sv)
+/* The restored VMM did not come up: end it, reaped. */
+static void stop_vmm(struct vmm_proc *vmm)
 {
-	if (supervisor_vmm_alive(sv)) {
-		kill(sv->vmm, SIGKILL);
-		while (!supervisor_vmm_gone_within(sv, 60000)) {
+	if (vmm_proc_alive(vmm)) {
+		vmm_proc_kill(vmm);
+		while (!vmm_proc_gone_within(vmm, 60000)) {
 			/* SIGKILL ends it; only the kernel decides when */
 		}
 	}
 }
 
-/* Starts sv's sandbox from ref with the files f and resumes it: 0; -EBADMSG
- * if the snapshot is at fault (the VMM refused it, or the restored guest
- * did not resume), with the reason in why; another -errno if starting
+/* Starts sb from ref with the files f, watched by vmm, and resumes it: 0;
+ * -EBADMSG if the snapshot is at fault (the VMM refused it, or the restored
+ * guest did not resume), with the reason in why; another -errno if starting
  * failed for the sandbox's own reasons (after saying why). */
-static int restore(struct supervisor *sv, struct vmm_files *f, const struct snap_ref *ref,
-		   char *why, size_t size)
+static int restore(const struct sandbox *sb, const struct airlock_paths *p, struct vmm_files *f,
+		   const struct snap_ref *ref, struct vmm_proc *vmm, char *why, size_t size)
 {
-	const struct sandbox *sb = sv->sb;
 	char log[PATH_MAX];
 	struct stat st;
 	pid_t pid;
@@ -508,19 +502,18 @@ static int restore(struct supervisor *sv, struct vmm_files *f, const struct snap
 	}
 	f->snap_out = false;
 	f->snap_key = ref->key_hex;
-	pid = supervisor_spawn_vmm(sv->paths, f, sb->set.cpus, sb->set.mem_mib, NULL);
+	pid = vmm_spawn(p, f, sb->set.cpus, sb->set.mem_mib, NULL);
 	if (pid < 0) {
 		r = (int)pid;
 		goto out;
 	}
-	supervisor_adopt_vmm(sv, pid);
+	vmm_proc_adopt(vmm, pid);
 	r = exec_resume(sb->sock, (uint64_t)st.st_size, RESUME_TIMEOUT_MS,
-			supervisor_vmm_alive, sv);
+			vmm_proc_alive, vmm);
 	if (r == 0)
 		goto out;
-	stop_vmm(sv);
-	if (sv->vmm_reaped && WIFEXITED(sv->vmm_status) &&
-	    WEXITSTATUS(sv->vmm_status) == VMM_EXIT_SNAPSHOT)
+	stop_vmm(vmm);
+	if (vmm->reaped && WIFEXITED(vmm->status) && WEXITSTATUS(vmm->status) == VMM_EXIT_SNAPSHOT)
 		refusal(log, why, size);
 	else
 		snprintf(why, size, "the restored VM did not resume (%s)", strerror(-r));
@@ -571,13 +564,12 @@ static int copy_disk(const struct sandbox *sb, struct vmm_files *f, const struct
 	return 0;
 }
 
-int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdline)
+int snapshot_start(const struct sandbox *sb, const struct airlock_paths *p,
+		   enum snapshot_mode mode, bool fresh, struct vmm_files *f, const char *cmdline,
+		   struct vmm_proc *vmm)
 {
-	enum snapshot_mode mode = sv->start_mode;
 	const char *then = mode == SNAPSHOT_WARM_ONLY ? " (--warm-only: no cold boot)"
 						       : "; booting instead";
-	const struct sandbox *sb = sv->sb;
-	const struct airlock_paths *p = sv->paths;
 	struct snap_ref ref;
 	char why[512] = "";
 	int r;
@@ -585,7 +577,7 @@ int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdli
 	/* A sandbox made by this run has an empty disk: the snapshot with
 	 * one mounted fits it, and spares the guest mounting it. */
 	r = ref_for(&ref, p, sb->set.template_name, sb->set.template_dir, sb->set.cpus,
-		    sb->set.mem_mib, cmdline, f->tap >= 0, sv->fresh ? 2 : 1, sb->set.disk_bytes);
+		    sb->set.mem_mib, cmdline, f->tap >= 0, fresh ? 2 : 1, sb->set.disk_bytes);
 	if (r) {
 		say("cannot tell which snapshot fits sandbox '%s' (%s)%s", sb->name,
 		    strerror(-r), then);
@@ -597,7 +589,7 @@ int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdli
 		goto cold;
 	r = ref.stage == 2 ? copy_disk(sb, f, &ref, why, sizeof(why)) : 0;
 	if (r == 0)
-		r = restore(sv, f, &ref, why, sizeof(why));
+		r = restore(sb, p, f, &ref, vmm, why, sizeof(why));
 	if (r != -EBADMSG)
 		return r;
 	/* Damaged, or made for something else after all: the next run

@@ -8,6 +8,9 @@
 #define AIRLOCK_TOOLS_SNAPSHOT_H
 
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/vmm_proc.h"
+
+#include <stdbool.h>
 
 enum snapshot_mode {
 	SNAPSHOT_AUTO,		/* restore, making the snapshot if need be; else boot */
@@ -15,17 +18,17 @@ enum snapshot_mode {
 	SNAPSHOT_WARM_ONLY,	/* restore or fail (--warm-only) */
 };
 
-struct supervisor;
-struct vmm_files;
-
-/* Starts sv's sandbox VM (lock held) from its template's snapshot, in the
- * mode sv->start_mode (not SNAPSHOT_COLD): with the files f the supervisor
- * opened (not the kernel and initramfs) and cmdline, the command line a
- * boot would have (the snapshot's was made with it). Returns 0 once the
- * VM runs, resumed, adopted by sv; 1 if it is to boot instead (one line
- * said why); -EAGAIN for SNAPSHOT_WARM_ONLY where it would boot; another
- * -errno for the sandbox's own failures; each after saying why. */
-int snapshot_start(struct supervisor *sv, struct vmm_files *f, const char *cmdline);
+/* Starts sb's VM (lock held) from its template's snapshot, in mode (not
+ * SNAPSHOT_COLD): with the files f the supervisor opened (not the kernel
+ * and initramfs) and cmdline, the command line a boot would have (the
+ * snapshot's was made with it). fresh: sb was made by this run, its disk
+ * still empty, so the snapshot with an empty disk mounted fits it. Returns
+ * 0 once the VM runs, resumed, watched by vmm; 1 if it is to boot instead
+ * (one line said why); -EAGAIN for SNAPSHOT_WARM_ONLY where it would boot;
+ * another -errno for the sandbox's own failures; each after saying why. */
+int snapshot_start(const struct sandbox *sb, const struct airlock_paths *p,
+		   enum snapshot_mode mode, bool fresh, struct vmm_files *f, const char *cmdline,
+		   struct vmm_proc *vmm);
 
 /* `airlock template warm [-m SIZE] [--cpus N] T`: makes T's snapshot now.
  * Returns the exit status. */

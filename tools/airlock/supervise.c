@@ -1,28 +1,24 @@
 /* The supervisor of a running sandbox: see supervise.h. */
 #include "tools/airlock/supervise.h"
-#include "tools/airlock/account.h"
 #include "tools/airlock/exec.h"
 #include "tools/airlock/msg.h"
 #include "tools/airlock/snapshot.h"
+#include "tools/airlock/vmm_proc.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
-#include "lib/spawn.h"
 #include "lib/unixsock.h"
 #include "proto/guestparams.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,71 +27,6 @@
 #define TERM_WAIT_MS 5000
 #define STOP_POWEROFF_MS 5000	/* airlock stop: the control port's answer */
 #define STOP_GONE_MS 10000	/* then the VM's end */
-/* Started as root, each VMM runs as this system user (made on first use). */
-#define VMM_USER "airlock-vmm"
-
-/* --- the VMM's identity ---------------------------------------------- */
-
-static const char *find_useradd(void)
-{
-	static const char *const where[] = { "/usr/sbin/useradd", "/sbin/useradd" };
-
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (access(where[i], X_OK) == 0)
-			return where[i];
-	return NULL;
-}
-
-/* Started as root: the uid and gid of VMM_USER, a system account that
- * owns nothing and can log in nowhere, made now if it does not exist. */
-static int vmm_identity(uid_t *uid, gid_t *gid)
-{
-	static struct account acct;
-	const char *useradd;
-	int st, r = account_find(VMM_USER, 0, &acct);
-	pid_t pid;
-
-	if (r && r != -ENOENT) {
-		say("cannot read %s for the system user '%s': %s", ACCOUNT_FILE, VMM_USER,
-		    strerror(-r));
-		return r;
-	}
-	if (r) {
-		useradd = find_useradd();
-		if (!useradd) {
-			say("the system user '%s', which runs sandboxes' VMMs when airlock runs "
-			    "as root, does not exist and useradd is missing to make it", VMM_USER);
-			return -ENOENT;
-		}
-		pid = fork();
-		if (pid == 0) {
-			int null = open("/dev/null", O_RDWR);
-
-			dup2(null, 0);
-			dup2(null, 1);
-			execl(useradd, "useradd", "--system", "--user-group", "--no-create-home",
-			      "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-			      "--comment", "airlock sandbox VMMs", VMM_USER, (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
-		    (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 9 /* exists already */) ||
-		    account_find(VMM_USER, 0, &acct) < 0) {
-			say("cannot make the system user '%s' that runs sandboxes' VMMs "
-			    "(useradd --system %s failed)", VMM_USER, VMM_USER);
-			return -EIO;
-		}
-		say("made the system user '%s': each sandbox's VMM runs as it, with no "
-		    "capabilities, in namespaces of its own", VMM_USER);
-	}
-	if (acct.uid == 0 || acct.gid == 0) {
-		say("the user '%s' is root: it must be an unprivileged account", VMM_USER);
-		return -EPERM;
-	}
-	*uid = acct.uid;
-	*gid = acct.gid;
-	return 0;
-}
 
 /* --- starting the VMM ------------------------------------------------- */
 
@@ -117,127 +48,13 @@ static int open_for_vmm(const char *what, const char *path, int flags, const cha
 	return fd < 0 ? -errno : fd;
 }
 
-static void close_files(struct vmm_files *f)
-{
-	int *all[] = { &f->kernel, &f->initrd, &f->template_img, &f->disk, &f->vsock,
-		       &f->console, &f->kvm, &f->log, &f->snap_state, &f->snap_mem };
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (*all[i] >= 0)
-			close(*all[i]);
-		*all[i] = -1;
-	}
-}
-
-pid_t supervisor_spawn_vmm(const struct airlock_paths *p, const struct vmm_files *f,
-			   unsigned int cpus, uint64_t mem_mib, const char *cmdline)
-{
-	/* Each file at 3, 4, ... in this order, named fd:N on the command line. */
-	const struct { int fd; const char *opt; const char *suffix; } files[] = {
-		{ f->kernel, "--kernel", "" }, { f->initrd, "--initrd", "" },
-		{ f->template_img, "--disk", ",ro" }, { f->disk, "--disk", "" },
-		{ f->vsock, "--vsock", "" }, { f->console, "--console", "" },
-		{ f->kvm, "--kvm", "" }, { f->tap, "--net", "" },
-		{ f->snap_state, f->snap_out ? "--snapshot-out" : "--restore", "" },
-		{ f->snap_mem, "--snapshot-mem", "" },
-	};
-	enum { NFILES = sizeof(files) / sizeof(files[0]) };
-	char mem[24], ncpus[16], jail[48], num[NFILES][24];
-	const char *argv[48];
-	struct spawn_fd map[NFILES + 3];
-	unsigned int n = 0, nmap = 0;
-	unsigned long ns = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-			   CLONE_NEWUTS;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	int r;
-
-	if (geteuid() == 0) {
-		r = vmm_identity(&uid, &gid);
-		if (r)
-			return r;
-		snprintf(jail, sizeof(jail), "--jail=%u:%u", (unsigned int)uid, (unsigned int)gid);
-	} else {
-		/* An ordinary user: the VMM's namespaces belong to a user
-		 * namespace of its own, where it sheds every capability. */
-		ns |= CLONE_NEWUSER;
-		snprintf(jail, sizeof(jail), "--jail");
-	}
-	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)mem_mib);
-	snprintf(ncpus, sizeof(ncpus), "%u", cpus);
-	/* stdio: nothing in, the command's COM2 output unused in serve mode,
-	 * messages to the log. */
-	map[nmap++] = (struct spawn_fd){ -1, 0 };
-	map[nmap++] = (struct spawn_fd){ -1, 1 };
-	map[nmap++] = (struct spawn_fd){ f->log, 2 };
-	argv[n++] = "airlock-vmm";
-	for (unsigned int i = 0; i < NFILES; i++) {
-		if (files[i].fd < 0)
-			continue;
-		map[nmap] = (struct spawn_fd){ files[i].fd, (int)nmap };
-		snprintf(num[i], sizeof(num[i]), "fd:%u%s", nmap, files[i].suffix);
-		nmap++;
-		argv[n++] = files[i].opt;
-		argv[n++] = num[i];
-	}
-	argv[n++] = "--cpus";
-	argv[n++] = ncpus;
-	argv[n++] = "--memory";
-	argv[n++] = mem;
-	if (f->snap_state < 0 || f->snap_out) {
-		argv[n++] = "--cmdline";
-		argv[n++] = cmdline;
-	}
-	if (f->snap_key) {
-		argv[n++] = "--snapshot-key";
-		argv[n++] = f->snap_key;
-	}
-	argv[n++] = jail;
-	argv[n] = NULL;
-	/* stdin and stdout: /dev/null. */
-	{
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null < 0)
-			return -errno;
-		map[0].fd = map[1].fd = null;
-		pid = spawn(&(struct spawn_opts){
-			.path = p->vmm, .argv = (char *const *)argv, .fds = map,
-			.nfds = nmap, .ns = ns,
-			/* If we die, it goes too; ^C on the user's terminal is
-			 * the guest command's to get (forwarded), not the VMM's. */
-			.death_sig = SIGKILL, .new_pgrp = true });
-		close(null);
-	}
-	if (pid == -EPERM || pid == -EINVAL) {
-		say("cannot start the VMM in namespaces of its own: %s (%s)", strerror(-pid),
-		    ns & CLONE_NEWUSER ? "this kernel must let ordinary users make user "
-		    "namespaces (sysctl kernel.unprivileged_userns_clone=1)" :
-		    "this kernel must support mount, PID, network, IPC and UTS namespaces");
-		return pid;
-	}
-	if (pid < 0)
-		say("cannot run %s: %s", p->vmm, strerror(-pid));
-	return pid;
-}
-
-void supervisor_adopt_vmm(struct supervisor *sv, pid_t pid)
-{
-	if (sv->vmm_pidfd >= 0)
-		close(sv->vmm_pidfd);
-	sv->vmm = pid;
-	sv->vmm_reaped = false;
-	sv->vmm_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 static int start_vmm(struct supervisor *sv)
 {
 	const struct sandbox *sb = sv->sb;
 	const struct airlock_paths *p = sv->paths;
 	char image[PATH_MAX], disk[PATH_MAX], console[PATH_MAX], log[PATH_MAX];
 	char cmdline[160];
-	struct vmm_files f = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, false, NULL };
+	struct vmm_files f = VMM_FILES_NONE;
 	pid_t pid;
 	int r;
 
@@ -279,7 +96,7 @@ static int start_vmm(struct supervisor *sv)
 	/* From the template's snapshot, unless that is not wanted or cannot
 	 * be (then it has said why, once). */
 	if (sv->start_mode != SNAPSHOT_COLD) {
-		r = snapshot_start(sv, &f, cmdline);
+		r = snapshot_start(sb, p, sv->start_mode, sv->fresh, &f, cmdline, &sv->vmm);
 		if (r <= 0)
 			goto out;
 	}
@@ -288,15 +105,15 @@ static int start_vmm(struct supervisor *sv)
 		r = -EINVAL;
 		goto out;
 	}
-	pid = supervisor_spawn_vmm(p, &f, sb->set.cpus, sb->set.mem_mib, cmdline);
+	pid = vmm_spawn(p, &f, sb->set.cpus, sb->set.mem_mib, cmdline);
 	r = pid < 0 ? (int)pid : 0;
 	if (r == 0)
-		supervisor_adopt_vmm(sv, pid);
+		vmm_proc_adopt(&sv->vmm, pid);
 out:
 	if (r == 0 && sv->net)
 		sandbox_net_tap_handed(sv->net);	/* the VMM's alone now */
 	f.tap = -1;
-	close_files(&f);
+	vmm_files_close(&f);
 	return r;
 }
 
@@ -320,24 +137,6 @@ static void reply(int fd, json_t *j)
 	free(s);
 }
 
-/* Waits up to ms for the VMM to end (without reaping it). */
-static bool vmm_gone_within(struct supervisor *sv, int ms)
-{
-	struct pollfd p = { .fd = sv->vmm_pidfd, .events = POLLIN };
-	int64_t end = clock_ms() + ms;
-
-	if (sv->vmm_pidfd < 0)
-		return kill(sv->vmm, 0) < 0;
-	for (;;) {
-		int64_t left = end - clock_ms();
-
-		if (poll(&p, 1, left > 0 ? (int)left : 0) > 0)
-			return true;
-		if (left <= 0)
-			return false;
-	}
-}
-
 struct stop_req {
 	struct supervisor *sv;
 	int grace_ms;
@@ -359,12 +158,12 @@ static void *stopper(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	kill(getpid(), SIGTERM);
-	if (vmm_gone_within(sv, grace_ms))
+	if (vmm_proc_ended_within(&sv->vmm, grace_ms))
 		return NULL;
 	if (exec_poweroff(sv->sb->sock, STOP_POWEROFF_MS, NULL, NULL) == 0 &&
-	    vmm_gone_within(sv, STOP_GONE_MS))
+	    vmm_proc_ended_within(&sv->vmm, STOP_GONE_MS))
 		return NULL;
-	kill(sv->vmm, SIGKILL);
+	vmm_proc_kill(&sv->vmm);
 	return NULL;
 }
 
@@ -403,7 +202,7 @@ static void serve_one(struct supervisor *sv, int fd)
 	op = json_object_get(req, "op");
 	if (json_is_string(op) && !strcmp(json_string_value(op), "status")) {
 		reply(fd, json_pack("{s:s, s:i, s:I, s:s}", "state",
-				    state_name(atomic_load(&sv->state)), "vmm_pid", (int)sv->vmm,
+				    state_name(atomic_load(&sv->state)), "vmm_pid", (int)sv->vmm.pid,
 				    "started", (json_int_t)sv->started, "vsock", sv->sb->sock));
 	} else if (json_is_string(op) && !strcmp(json_string_value(op), "stop")) {
 		json_t *g = json_object_get(req, "grace_ms");
@@ -484,7 +283,8 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 	sv->fresh = fresh;
 	sv->sb = sb;
 	sv->paths = p;
-	sv->vmm_pidfd = sv->control_fd = sv->wake[0] = sv->wake[1] = -1;
+	sv->vmm = (struct vmm_proc)VMM_PROC_NONE;
+	sv->control_fd = sv->wake[0] = sv->wake[1] = -1;
 	sv->started = (int64_t)time(NULL);
 	atomic_store(&sv->state, SV_BOOTING);
 	if (sv->net_opts && !(sv->net_opts->network &&
@@ -512,37 +312,6 @@ void supervisor_running(void *arg)
 	int booting = SV_BOOTING;
 
 	atomic_compare_exchange_strong(&sv->state, &booting, SV_RUNNING);
-}
-
-bool supervisor_vmm_alive(void *arg)
-{
-	struct supervisor *sv = arg;
-	pid_t r;
-
-	if (sv->vmm <= 0 || sv->vmm_reaped)
-		return false;
-	r = waitpid(sv->vmm, &sv->vmm_status, WNOHANG);
-	if (r == sv->vmm || (r < 0 && errno == ECHILD)) {
-		sv->vmm_reaped = true;
-		return false;
-	}
-	return true;
-}
-
-/* Waits up to ms for the VMM to end and reaps it; true if it did. */
-bool supervisor_vmm_gone_within(struct supervisor *sv, int ms)
-{
-	/* On its pidfd: at once when it ends, not at the next 5 ms. */
-	if (sv->vmm_pidfd >= 0 && supervisor_vmm_alive(sv)) {
-		vmm_gone_within(sv, ms);
-		return !supervisor_vmm_alive(sv);
-	}
-	for (int waited = 0; supervisor_vmm_alive(sv); waited += 5) {
-		if (waited >= ms)
-			return false;
-		clock_sleep_ms(5);
-	}
-	return true;
 }
 
 void supervisor_print_log(const struct supervisor *sv)
@@ -592,22 +361,22 @@ static int stop_vm(struct supervisor *sv)
 	int st;
 
 	atomic_store(&sv->state, SV_STOPPING);
-	if (supervisor_vmm_alive(sv)) {
+	if (vmm_proc_alive(&sv->vmm)) {
 		/* Refused (not timed out): the guest may be powering off
 		 * already, for `airlock stop`; give it the same time. */
 		int ms = sv->poweroff_wait_ms ? sv->poweroff_wait_ms : POWEROFF_WAIT_MS;
-		int r = exec_poweroff(sv->sb->sock, ms, supervisor_vmm_alive, sv);
+		int r = exec_poweroff(sv->sb->sock, ms, vmm_proc_alive, &sv->vmm);
 
-		if (r == -ETIMEDOUT || !supervisor_vmm_gone_within(sv, ms)) {
+		if (r == -ETIMEDOUT || !vmm_proc_gone_within(&sv->vmm, ms)) {
 			say("sandbox '%s' did not stop by itself; stopping its VM", sv->sb->name);
-			kill(sv->vmm, SIGKILL);
-			supervisor_vmm_gone_within(sv, TERM_WAIT_MS);
+			vmm_proc_kill(&sv->vmm);
+			vmm_proc_gone_within(&sv->vmm, TERM_WAIT_MS);
 			return -ETIMEDOUT;
 		}
 	}
-	if (!sv->vmm_reaped)
+	if (!sv->vmm.reaped)
 		return 0;
-	st = sv->vmm_status;
+	st = sv->vmm.status;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	if (WIFEXITED(st))
@@ -641,18 +410,15 @@ void supervisor_close(struct supervisor *sv)
 		if (sv->wake[i] >= 0)
 			close(sv->wake[i]);
 	sv->wake[0] = sv->wake[1] = -1;
-	if (sv->vmm > 0 && supervisor_vmm_alive(sv)) {
-		kill(sv->vmm, SIGKILL);
+	if (vmm_proc_alive(&sv->vmm)) {
+		vmm_proc_kill(&sv->vmm);
 		/* Once killed, nothing of it runs any more; freeing the VM
 		 * takes the kernel a while (RCU waits: 0.1 s in a test host).
 		 * A sandbox about to be removed does not wait for that: its
 		 * files go, and our exit hands the zombie to init. */
 		if (!sv->discard)
-			supervisor_vmm_gone_within(sv, TERM_WAIT_MS);
+			vmm_proc_gone_within(&sv->vmm, TERM_WAIT_MS);
 	}
-	if (sv->vmm_pidfd >= 0)
-		close(sv->vmm_pidfd);
-	sv->vmm_pidfd = -1;
-	sv->vmm = 0;
+	vmm_proc_forget(&sv->vmm);
 	stop_net(sv);
 }

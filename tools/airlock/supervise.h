@@ -15,16 +15,14 @@
 
 #include "tools/airlock/net.h"
 #include "tools/airlock/sandbox.h"
+#include "tools/airlock/vmm_proc.h"
 
 enum sv_state { SV_BOOTING, SV_RUNNING, SV_STOPPING };
 
 struct supervisor {
 	struct sandbox *sb;
 	const struct airlock_paths *paths;
-	pid_t vmm;		/* 0: none started */
-	int vmm_pidfd;		/* to watch it from the control thread */
-	int vmm_status;		/* wait status once reaped */
-	bool vmm_reaped;
+	struct vmm_proc vmm;	/* watched from the control thread too */
 	int64_t started;	/* seconds since the epoch */
 	_Atomic int state;	/* enum sv_state */
 	int control_fd;		/* the control socket's listener */
@@ -48,26 +46,6 @@ struct supervisor {
 	bool discard;
 };
 
-/* What a VMM the supervisor starts runs on: its files, open. -1 where
- * absent: kernel and initrd when restoring, the TAP without a network,
- * the snapshot files when there is no snapshot. */
-struct vmm_files {
-	int kernel, initrd, template_img, disk, vsock, console, kvm, tap, log;
-	int snap_state, snap_mem;
-	bool snap_out;		/* write the snapshot, else start from it */
-	const char *snap_key;	/* --snapshot-key, hex */
-};
-
-/* Starts airlock-vmm in namespaces of its own, jailed, with exactly these
- * files (and /dev/null as stdin and stdout, f->log as stderr): cpus vCPUs,
- * mem_mib of memory, cmdline (unused when restoring). Returns its pid, or
- * -errno after saying why. */
-pid_t supervisor_spawn_vmm(const struct airlock_paths *p, const struct vmm_files *f,
-			   unsigned int cpus, uint64_t mem_mib, const char *cmdline);
-
-/* The VMM the supervisor watches from now on (pid from the above). */
-void supervisor_adopt_vmm(struct supervisor *sv, pid_t pid);
-
 /* Starts sb's network (with sv->net_opts), its VMM (lock held) in serve
  * mode on that network's TAP, and opens its control socket. Returns 0 once
  * all are up, or -errno after saying why. sv->net_opts is kept. */
@@ -76,12 +54,6 @@ int supervisor_start(struct supervisor *sv, struct sandbox *sb,
 
 /* The sandbox's command is running: `airlock ls` says so from now on. */
 void supervisor_running(void *sv);
-
-/* True while the VMM lives (reaps it when it has ended). */
-bool supervisor_vmm_alive(void *sv);
-
-/* Waits up to ms for the VMM to end: true once it has (reaped). */
-bool supervisor_vmm_gone_within(struct supervisor *sv, int ms);
 
 /* Ends the VM: asks airlock-init to power off (the disk is left clean),
  * then waits; SIGKILL if it does not end in time. Then the network: if its

@@ -348,7 +348,7 @@ static int wait_for(struct workspace *w, struct supervisor *sv, bool (*done)(con
 		}
 		if (poll(&pfd, 1, 100) > 0)
 			open = read_lines(w, started, &shown);
-		if (!supervisor_vmm_alive(sv) && !done(w)) {
+		if (!vmm_proc_alive(&sv->vmm) && !done(w)) {
 			/* What it says about the end is still worth reading. */
 			for (int i = 0; i < 20 && open && !done(w); i++)
 				if (poll(&pfd, 1, 50) > 0)
@@ -412,7 +412,7 @@ int workspace_start(struct workspace *w, struct supervisor *sv, const struct air
 	errfd = openat(fds[1], "sync.err", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 		       O_CLOEXEC, 0600);
 	fds[2] = vsock_connect(sv->sb->sock, AIRLOCK_VSOCK_PORT_SYNC, timeout_ms,
-				    supervisor_vmm_alive, sv);
+				    vmm_proc_alive, &sv->vmm);
 	if (fds[2] < 0) {
 		r = fds[2];
 		say(r == -ESRCH ? "the sandbox's VM stopped before the command could run:" :
