@@ -3,7 +3,7 @@
  * arrive on sockets made inside the sandbox's network namespace; the
  * gateway resolves allowed names itself (resolve.c) and connects out from
  * the host's namespace, where it runs. main.c sets up and then confines it
- * (seccomp.c): it never opens a path. */
+ * (seccomp.c): it never opens a path. gw.c has what they all use. */
 #ifndef AIRLOCK_GATEWAY_GATEWAY_H
 #define AIRLOCK_GATEWAY_GATEWAY_H
 
@@ -81,6 +81,9 @@ void gw_say_guest(struct gw *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int gw_watch(struct gw *g, int fd, uint32_t events, struct ev *e);
 bool gw_is_own(struct gw *g, const struct ip *a);
+/* This host's addresses (g->own), so that no name can lead back to the
+ * host: read again every so often. */
+void gw_refresh_own(struct gw *g);
 /* Policy rule index -> "rule (source)". */
 void gw_rule(struct gw *g, int rule, char *out, size_t size);
 
