@@ -8,6 +8,7 @@
  * and this stream closed. */
 #include "guest/serve.h"
 #include "lib/clock.h"
+#include "lib/sendq.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -511,29 +512,11 @@ static void host_gone(struct session *s)
 
 static bool sock_flush(struct session *s)
 {
-	bool progress = false;
+	int r = sendq_flush(s->sock, s->obuf, &s->o_off, &s->o_len, &s->sock_wr);
 
-	while (s->o_len && s->sock_wr) {
-		ssize_t n = send(s->sock, s->obuf + s->o_off, s->o_len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			s->sock_wr = false;
-			break;
-		}
-		if (n <= 0) {
-			host_gone(s);
-			return true;
-		}
-		s->o_off += (size_t)n;
-		s->o_len -= (size_t)n;
-		progress = true;
-	}
-	if (!s->o_len)
-		s->o_off = 0;
-	return progress;
+	if (r < 0)
+		host_gone(s);
+	return r != 0;
 }
 
 static void handle(struct session *s, const struct frame *f)

@@ -3,6 +3,7 @@
  * synced at each path, and the service callbacks. See sync.h. */
 #include "guest/sync.h"
 #include "lib/clock.h"
+#include "lib/sendq.h"
 #include "proto/ports.h"
 
 #include <errno.h>
@@ -98,30 +99,11 @@ void gsync_fail(struct gconn *c, int err, const char *fmt, ...)
 
 static bool out_flush(struct gconn *c)
 {
-	bool progress = false;
+	int r = sendq_flush(c->fd, c->obuf, &c->o_off, &c->o_len, &c->wr);
 
-	while (c->o_len && c->wr) {
-		ssize_t n = send(c->fd, c->obuf + c->o_off, c->o_len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			c->wr = false;
-			break;
-		}
-		if (n <= 0) {
-			c->dead = true;
-			c->o_len = 0;
-			return true;
-		}
-		c->o_off += (size_t)n;
-		c->o_len -= (size_t)n;
-		progress = true;
-	}
-	if (!c->o_len)
-		c->o_off = 0;
-	return progress;
+	if (r < 0)
+		c->dead = true;
+	return r != 0;
 }
 
 /* ---- the index ---- */

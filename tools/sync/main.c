@@ -10,6 +10,7 @@
 #include "tools/sync/sync.h"
 #include "lib/clock.h"
 #include "lib/size.h"
+#include "lib/sendq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -229,32 +230,12 @@ static bool read_guest(struct hsync *s)
 
 static bool flush_out(struct hsync *s)
 {
-	bool progress = false;
+	int r = sendq_flush(s->guest, s->obuf, &s->o_off, &s->o_len, &s->wr);
 
-	while (s->o_len && s->wr) {
-		ssize_t n = send(s->guest, s->obuf + s->o_off, s->o_len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			s->wr = false;
-			break;
-		}
-		if (n <= 0) {
-			if (s->phase != H_DONE)
-				fail(s, "the sync stream to the sandbox broke: %s",
-				     n < 0 ? strerror(errno) : "closed");
-			s->o_len = 0;
-			return true;
-		}
-		s->o_off += (size_t)n;
-		s->o_len -= (size_t)n;
-		progress = true;
-	}
-	if (!s->o_len)
-		s->o_off = 0;
-	return progress;
+	if (r < 0 && s->phase != H_DONE)
+		fail(s, "the sync stream to the sandbox broke: %s",
+		     r == -EPIPE ? "closed" : strerror(-r));
+	return r != 0;
 }
 
 /* ---- the host's watcher ---- */
