@@ -8,78 +8,10 @@
 #include "guest/serve.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/io.h>
-#include <sys/reboot.h>
-#include <termios.h>
 #include <unistd.h>
-
-void init_log(const struct init_ctx *ctx, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	int n = (int)strlen("airlock-init: "), k;
-
-	memcpy(msg, "airlock-init: ", (size_t)n);
-	va_start(ap, fmt);
-	k = vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	/* vsnprintf returns the untruncated length: keep the '\n' slot. */
-	n += k < 0 ? 0 : k;
-	if (n > (int)sizeof(msg) - 2)
-		n = (int)sizeof(msg) - 2;
-	msg[n++] = '\n';
-	/* One write, so a message is not interleaved with the command's. */
-	if (write(ctx->con >= 0 ? ctx->con : 2, msg, (size_t)n) < 0) {
-		/* Nowhere left to complain to. */
-	}
-}
-
-void init_report(const struct init_ctx *ctx, enum pvport_event ev,
-		 uint32_t arg)
-{
-	if (ctx->pvport)
-		outl(pvport_encode(ev, arg), PVPORT_BASE);
-}
-
-/* What the VM leaves behind: no process but init, the command's last
- * bytes out of the guest, the sandbox disk clean. */
-static void wind_down(struct init_ctx *ctx)
-{
-	init_command_kill_rest(ctx);
-	if (ctx->out >= 0 && tcdrain(ctx->out) < 0)
-		init_log(ctx, "tcdrain %s: %s", ctx->out_name, strerror(errno));
-	init_root_persist(ctx);
-}
-
-__attribute__((noreturn)) static void end_vm(struct init_ctx *ctx)
-{
-	sync();
-	/* The kernel runs with reboot=k; the VMM takes the reset as the end
-	 * of the VM. Power-off is no better: without ACPI it only halts. */
-	reboot(RB_AUTOBOOT);
-	init_log(ctx, "reboot failed: %s; halting here", strerror(errno));
-	/* A PID 1 that returns panics the kernel; wait instead. */
-	for (;;)
-		pause();
-}
-
-void init_fail(struct init_ctx *ctx, int err)
-{
-	wind_down(ctx);
-	init_report(ctx, PVPORT_EV_INIT_FAILED, (uint32_t)err);
-	end_vm(ctx);
-}
-
-void init_exit(struct init_ctx *ctx, int status)
-{
-	/* Once the VMM hears the status, nothing is left to write. */
-	wind_down(ctx);
-	init_report(ctx, PVPORT_EV_EXIT_STATUS, (uint32_t)status);
-	end_vm(ctx);
-}
 
 int main(int argc, char **argv)
 {

@@ -42,12 +42,12 @@ struct init_params {
 	unsigned int pids_max;			/* 0: no limit */
 };
 
-/* init.c */
+/* log.c: a line on the console; an event on the PV port for the VMM. */
 void init_log(const struct init_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void init_report(const struct init_ctx *ctx, enum pvport_event ev,
 		 uint32_t arg);
-/* Both end the VM (the kernel resets, which the VMM takes as the end) after
+/* end.c. Both end the VM (the kernel resets, which the VMM takes as the end) after
  * killing what is left and making the sandbox disk clean; only then do they
  * tell the VMM the command's status, or why init failed (errno). */
 __attribute__((noreturn)) void init_fail(struct init_ctx *ctx, int err);
