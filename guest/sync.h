@@ -112,10 +112,13 @@ struct gsync {
 	gid_t gid;
 };
 
-/* sync.c */
+/* sync_conn.c */
 /* Queues one message for the host; false if the output is over its
  * bound (the connection is then failed). */
 bool gsync_send(struct gconn *c, const struct sync_msg *m);
+/* Sends what is queued as far as the socket takes it now: true if any
+ * went (or the connection broke: c->dead). */
+bool gsync_flush(struct gconn *c);
 /* Queues FAIL with errno and text, and ends the connection. */
 void gsync_fail(struct gconn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
