@@ -3,7 +3,10 @@
  * know where its code is. With --static they must be static-pie too: no
  * dynamic loader (PT_INTERP) at all.
  *
- *   test_pie [--static] PROGRAM...
+ *   check_pie [--static] PROGRAM...
+ *
+ * `meson test` runs it on its build's programs; tests/run-all on those of
+ * the main build (the sanitizer build's cannot be static).
  */
 #include <elf.h>
 #include <fcntl.h>
