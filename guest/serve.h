@@ -81,6 +81,9 @@ struct agent {
 	struct serve_slot slots[SERVE_MAX_SERVICES];
 	int nslots;
 	bool poweroff;		/* a POWEROFF was accepted */
+	/* A command was started in this boot: what it writes, or what it
+	 * leaves running writes, may not be on the disk yet. */
+	bool commands_started;
 	int poweroff_fd;	/* its connection, kept until the host closes it */
 	struct ratelog strangers;	/* refused peers (not the host): logged */
 };

@@ -297,6 +297,7 @@ static void start(struct session *s, const struct exec_request *req)
 	int code;
 
 	s->tty = req->flags & EXEC_REQ_TTY;
+	s->a->commands_started = true;
 	code = spawn_command(s->a, req, &sp, why, sizeof(why));
 	if (code) {
 		fail(s, (uint16_t)code, "%s", why);

@@ -110,6 +110,9 @@ struct gsync {
 	struct gconn *conn;
 	uid_t uid;
 	gid_t gid;
+	/* The host's changes were applied (or the epoch kept) since the
+	 * last syncfs: not all of it is on the disk yet. */
+	bool unsynced;
 };
 
 /* sync_conn.c */

@@ -234,6 +234,9 @@ static void del(struct gconn *c, const struct sync_msg *m)
 
 void gsync_apply(struct gconn *c, const struct sync_msg *m)
 {
+	if (m->type == SYNC_MSG_PUT || m->type == SYNC_MSG_PUT_DATA ||
+	    m->type == SYNC_MSG_PUT_END || m->type == SYNC_MSG_DEL || m->type == SYNC_MSG_EPOCH)
+		c->svc->unsynced = true;
 	switch (m->type) {
 	case SYNC_MSG_PUT:
 		put(c, m);

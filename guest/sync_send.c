@@ -479,9 +479,17 @@ static void end_batch(struct gconn *c)
 	if (c->batch_flush) {
 		/* What the host saves as agreed after FLUSHED must survive a
 		 * crash here: everything applied and sent so far reaches the
-		 * disk first. */
-		if (syncfs(c->root) < 0)
-			init_log(c->svc->a->ctx, "sync: syncfs: %s", strerror(errno));
+		 * disk first. Unless nothing can be only in memory: no host
+		 * change applied since the last syncfs, and no command started
+		 * in this boot (what was listed and sent was read from the disk
+		 * as this boot found it). A start whose project changed in
+		 * nothing skips the flush. */
+		if (c->svc->unsynced || c->svc->a->commands_started) {
+			if (syncfs(c->root) < 0)
+				init_log(c->svc->a->ctx, "sync: syncfs: %s", strerror(errno));
+			else
+				c->svc->unsynced = false;
+		}
 		m->type = SYNC_MSG_FLUSHED;
 		m->seq = c->batch_flush_seq;
 		gsync_send(c, m);

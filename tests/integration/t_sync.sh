@@ -354,6 +354,35 @@ PY
 	done
 }
 
+# What was copied in is on the sandbox's disk before the command runs: the
+# VM killed the moment the command starts loses none of it, and the next
+# run takes nothing from the host's project. (airlock-init flushes the disk
+# before it tells the host the copy-in is done; it skips that only when
+# nothing came in, which no crash can undo.)
+test_sync_copy_in_survives_a_killed_vm() {
+	cli_env
+	mkdir proj && cd proj || return
+	make_tree . 300
+	host_list >"$T/before"
+	timeout -k 5 300 "$CLI" run --name kv --template test -m 256 -- sh -c 'echo started; sleep 120' \
+		</dev/null >"$T/run.out" 2>"$T/run.err" &
+	RUN_PID=$!
+	for _ in $(seq 1 3000); do
+		grep -q started "$T/run.out" 2>/dev/null && break
+		kill -0 "$RUN_PID" 2>/dev/null || break
+		sleep 0.02
+	done
+	grep -q started "$T/run.out" || { fail "the command did not start: $(cat "$T/run.err")"; return; }
+	pkill -9 -P "$(pgrep -P "$RUN_PID" -x airlock)" -x airlock-vmm ||
+		{ fail "no VMM to kill"; return; }
+	wait "$RUN_PID"
+	srun kv -- sh -c "$LIST_SCRIPT" list
+	expect_rc 0
+	host_list >"$T/after"
+	same_listing "$T/before" "$T/after" "the host's project lost what the killed VM had been given"
+	same_listing "$T/before" "$T/out" "the sandbox lost what was copied in before its VM was killed"
+}
+
 # `airlock stop` while the project goes in: the command never runs, the run
 # ends with 128+SIGTERM and says why, the VM is powered off (its disk
 # clean), and the host's project is as it was.
