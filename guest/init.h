@@ -73,6 +73,9 @@ int init_params_read(const struct init_ctx *ctx, struct init_params *p);
  * the template alone, then the upper layer, the overlay and the switch.
  * Each returns -errno after saying what failed. */
 #define INIT_TEMPLATE_DIR "/layers/template"	/* the template, mounted read-only */
+/* On the sandbox disk, beside the upper layer: the workspace sync's stores
+ * (sync_ws.c), out of the agent's reach. */
+#define INIT_SYNC_STORES "sync"
 int init_root_template(struct init_ctx *ctx, const struct init_params *p);
 int init_root_finish(struct init_ctx *ctx, const struct init_params *p);
 /* Flushes the sandbox disk and remounts it read-only, so that it is clean

@@ -155,6 +155,11 @@ static int mount_upper(struct init_ctx *ctx, const struct init_params *p)
 	if (ret < 0 && p->upper[0])
 		init_log(ctx, "the sandbox disk %s could not be prepared "
 			 "(full or too small?)", l.path);
+	/* The workspace sync's stores, made now rather than by the first
+	 * sync: in a snapshot taken with the disk mounted, the new folder's
+	 * metadata is read and cached already. Without it the sync says why. */
+	if (ret == 0 && p->upper[0])
+		make_dir(ctx, SANDBOX "/" INIT_SYNC_STORES, 0700);
 	return ret;
 }
 

@@ -117,12 +117,12 @@ static int store_base(struct gconn *c, char *why, size_t size)
 	int up = c->svc->a->ctx->upper_fd, fd;
 
 	if (up >= 0) {
-		if (mkdirat(up, "sync", 0700) < 0 && errno != EEXIST) {
+		if (mkdirat(up, INIT_SYNC_STORES, 0700) < 0 && errno != EEXIST) {
 			snprintf(why, size, "cannot make the sync store on the sandbox "
 				 "disk: %s", strerror(errno));
 			return -errno;
 		}
-		fd = openat(up, "sync", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(up, INIT_SYNC_STORES, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	} else {
 		char why2[SYNC_MAX_TEXT + 1];
 
