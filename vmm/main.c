@@ -62,7 +62,7 @@ struct inputs {
  * nothing a caller leaks reaches the process that runs guest code. */
 static void close_inherited(const struct vmm_opts *o)
 {
-	int keep[VMM_MAX_DISKS + 8];
+	int keep[VMM_MAX_DISKS + 12];
 	unsigned int n = vmm_opts_fds(o, keep, sizeof(keep) / sizeof(keep[0]));
 	int next = 3;
 
@@ -628,6 +628,20 @@ devices:
 out_stop:
 	vm_stop_vcpus(&vm);
 out_vm:
+	/* Nothing of the guest runs or is served any more: whoever waits for
+	 * our end need not wait while the kernel frees the VM. Our listener
+	 * goes first, so that the sandbox's next VM can have its path. */
+	if (o.done_fd >= 0) {
+		if (o.have_vsock)
+			virtio_vsock_unlisten(&vsock);
+		uint8_t b = (uint8_t)rc;
+
+		if (write(o.done_fd, &b, 1) != 1) {
+			/* they will see our exit instead */
+		}
+		close(o.done_fd);
+		o.done_fd = -1;
+	}
 	vm_destroy(&vm);
 out:
 	vm_restore_close(&rs);

@@ -53,6 +53,9 @@ static void usage(FILE *f)
 	      "                       into a console file, then a note (default 16M;\n"
 	      "                       0: no limit)\n"
 	      "  --kvm fd:N           /dev/kvm, already open (default: opened here)\n"
+	      "  --done fd:N          once the VM has ended (no vCPU runs, no device is\n"
+	      "                       served any more) and before it is freed, write the\n"
+	      "                       exit status to fd N as one byte and close it\n"
 	      "  --jail[=UID:GID]     once everything is open, confine the VMM: new\n"
 	      "                       mount, network and IPC namespaces, an empty root,\n"
 	      "                       no capabilities, running as UID:GID (required as\n"
@@ -200,7 +203,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_CPUS, O_CONSOLE, O_BOOT,
 	       O_TIMING, O_NOSECCOMP, O_PVM, O_DISK, O_VSOCK, O_VSOCK_CID,
 	       O_CONSOLE_MAX, O_VSOCK_PORT, O_VSOCK_BROKER, O_KVM, O_JAIL, O_NET,
-	       O_SNAP_OUT, O_RESTORE, O_SNAP_MEM, O_SNAP_KEY };
+	       O_SNAP_OUT, O_RESTORE, O_SNAP_MEM, O_SNAP_KEY, O_DONE };
 	static const struct option lo[] = {
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "initrd", required_argument, NULL, O_INITRD },
@@ -216,6 +219,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 		{ "console", required_argument, NULL, O_CONSOLE },
 		{ "console-max", required_argument, NULL, O_CONSOLE_MAX },
 		{ "kvm", required_argument, NULL, O_KVM },
+		{ "done", required_argument, NULL, O_DONE },
 		{ "jail", optional_argument, NULL, O_JAIL },
 		{ "boot", required_argument, NULL, O_BOOT },
 		{ "boot-timing", no_argument, NULL, O_TIMING },
@@ -237,7 +241,7 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 	*o = (struct vmm_opts){ .cpus = 1, .mem_mib = DEFAULT_MEM_MIB, .vsock_cid = 3,
 				.boot = X86_BOOT_AUTO, .seccomp = true, .kvm_fd = -1,
 				.vsock_broker_fd = -1, .console_max = DEFAULT_CONSOLE_MAX,
-				.console_kind = CONSOLE_NONE, .net_fd = -1,
+				.console_kind = CONSOLE_NONE, .net_fd = -1, .done_fd = -1,
 				.mac = VIRTIO_NET_DEFAULT_MAC };
 	o->console.fd = -1;
 	o->snapshot_out.fd = o->restore.fd = o->snapshot_mem.fd = -1;
@@ -355,6 +359,12 @@ int vmm_opts_parse(int argc, char **argv, struct vmm_opts *o)
 		case O_KVM:
 			if (parse_fd(optarg, &o->kvm_fd)) {
 				vmm_msg("--kvm '%s': expected fd:N", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_DONE:
+			if (parse_fd(optarg, &o->done_fd)) {
+				vmm_msg("--done '%s': expected fd:N", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -478,6 +488,7 @@ unsigned int vmm_opts_fds(const struct vmm_opts *o, int *fds, unsigned int max)
 		ADD(o->console.fd);
 	ADD(o->kvm_fd);
 	ADD(o->net_fd);
+	ADD(o->done_fd);
 	if (o->have_snapshot_out)
 		ADD(o->snapshot_out.fd);
 	if (o->have_restore)

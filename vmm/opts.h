@@ -51,6 +51,7 @@ struct vmm_opts {
 	uint64_t console_max;	/* bytes into a console file at most; 0: no limit */
 	int kvm_fd;		/* fd:N for /dev/kvm, else -1 (opened at start) */
 	int net_fd;		/* --net fd:N, the TAP; -1: no network device */
+	int done_fd;		/* --done fd:N: the exit status, once the VM ended */
 	uint8_t mac[6];		/* the guest's MAC address */
 	const char *extra_cmdline;
 	unsigned int cpus;

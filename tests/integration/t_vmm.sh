@@ -107,6 +107,14 @@ test_memory_above_4g_gap() {
 	[ "${tenths:-0}" -ge 38 ] || fail "guest sees ${tenths} tenths of GiB of 4 GiB"
 }
 
+# --done: the exit status as one byte, written before the VM is freed.
+test_done_fd_gets_the_exit_status() {
+	vmm --done fd:3 -- sh -c 'exit 42' 3>"$T/done"
+	expect_rc 42
+	[ "$(od -An -tu1 "$T/done" | tr -d ' ')" = 42 ] ||
+		fail "--done wrote '$(od -An -tu1 "$T/done")', expected 42"
+}
+
 test_boot_pvh() { vmm --boot pvh -- sh -c 'exit 7'; expect_rc 7; }
 test_boot_linux64() { vmm --boot linux64 -- sh -c 'exit 8'; expect_rc 8; }
 

@@ -381,7 +381,7 @@ static int run_snapshot_vm(const struct airlock_paths *p, const struct snap_ref 
 		have_ns = true;
 		f.tap = ns.tap;
 	}
-	pid = vmm_spawn(p, &f, ref->cpus, ref->mem_mib, ref->cmdline);
+	pid = vmm_spawn(p, &f, ref->cpus, ref->mem_mib, ref->cmdline, NULL);
 	if (pid < 0) {
 		r = (int)pid;
 		goto out;
@@ -484,7 +484,7 @@ static int restore(const struct sandbox *sb, const struct airlock_paths *p, stru
 	char log[PATH_MAX];
 	struct stat st;
 	pid_t pid;
-	int r;
+	int done, r;
 
 	if ((r = fmt(log, sizeof(log), "%s/vmm.log", sb->dir)))
 		return r;
@@ -502,18 +502,18 @@ static int restore(const struct sandbox *sb, const struct airlock_paths *p, stru
 	}
 	f->snap_out = false;
 	f->snap_key = ref->key_hex;
-	pid = vmm_spawn(p, f, sb->set.cpus, sb->set.mem_mib, NULL);
+	pid = vmm_spawn(p, f, sb->set.cpus, sb->set.mem_mib, NULL, &done);
 	if (pid < 0) {
 		r = (int)pid;
 		goto out;
 	}
-	vmm_proc_adopt(vmm, pid);
+	vmm_proc_adopt(vmm, pid, done);
 	r = exec_resume(sb->sock, (uint64_t)st.st_size, RESUME_TIMEOUT_MS,
 			vmm_proc_alive, vmm);
 	if (r == 0)
 		goto out;
 	stop_vmm(vmm);
-	if (vmm->reaped && WIFEXITED(vmm->status) && WEXITSTATUS(vmm->status) == VMM_EXIT_SNAPSHOT)
+	if (vmm->ended && WIFEXITED(vmm->status) && WEXITSTATUS(vmm->status) == VMM_EXIT_SNAPSHOT)
 		refusal(log, why, size);
 	else
 		snprintf(why, size, "the restored VM did not resume (%s)", strerror(-r));

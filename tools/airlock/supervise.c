@@ -56,7 +56,7 @@ static int start_vmm(struct supervisor *sv)
 	char cmdline[160];
 	struct vmm_files f = VMM_FILES_NONE;
 	pid_t pid;
-	int r;
+	int done, r;
 
 	r = paths_check(p);
 	if (r)
@@ -105,10 +105,10 @@ static int start_vmm(struct supervisor *sv)
 		r = -EINVAL;
 		goto out;
 	}
-	pid = vmm_spawn(p, &f, sb->set.cpus, sb->set.mem_mib, cmdline);
+	pid = vmm_spawn(p, &f, sb->set.cpus, sb->set.mem_mib, cmdline, &done);
 	r = pid < 0 ? (int)pid : 0;
 	if (r == 0)
-		vmm_proc_adopt(&sv->vmm, pid);
+		vmm_proc_adopt(&sv->vmm, pid, done);
 out:
 	if (r == 0 && sv->net)
 		sandbox_net_tap_handed(sv->net);	/* the VMM's alone now */
@@ -374,7 +374,7 @@ static int stop_vm(struct supervisor *sv)
 			return -ETIMEDOUT;
 		}
 	}
-	if (!sv->vmm.reaped)
+	if (!sv->vmm.ended)
 		return 0;
 	st = sv->vmm.status;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)

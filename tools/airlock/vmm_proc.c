@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,8 +96,14 @@ void vmm_files_close(struct vmm_files *f)
 }
 
 pid_t vmm_spawn(const struct airlock_paths *p, const struct vmm_files *f, unsigned int cpus,
-		uint64_t mem_mib, const char *cmdline)
+		uint64_t mem_mib, const char *cmdline, int *done)
 {
+	int pipefd[2] = { -1, -1 };
+
+	if (done && pipe2(pipefd, O_CLOEXEC) < 0) {
+		say("cannot make a pipe for the VMM: %s", strerror(errno));
+		return -errno;
+	}
 	/* Each file at 3, 4, ... in this order, named fd:N on the command line. */
 	const struct { int fd; const char *opt; const char *suffix; } files[] = {
 		{ f->kernel, "--kernel", "" }, { f->initrd, "--initrd", "" },
@@ -104,7 +111,7 @@ pid_t vmm_spawn(const struct airlock_paths *p, const struct vmm_files *f, unsign
 		{ f->vsock, "--vsock", "" }, { f->console, "--console", "" },
 		{ f->kvm, "--kvm", "" }, { f->tap, "--net", "" },
 		{ f->snap_state, f->snap_out ? "--snapshot-out" : "--restore", "" },
-		{ f->snap_mem, "--snapshot-mem", "" },
+		{ f->snap_mem, "--snapshot-mem", "" }, { pipefd[1], "--done", "" },
 	};
 	enum { NFILES = sizeof(files) / sizeof(files[0]) };
 	char mem[24], ncpus[16], jail[48], num[NFILES][24];
@@ -120,8 +127,13 @@ pid_t vmm_spawn(const struct airlock_paths *p, const struct vmm_files *f, unsign
 
 	if (geteuid() == 0) {
 		r = vmm_identity(&uid, &gid);
-		if (r)
+		if (r) {
+			if (done) {
+				close(pipefd[0]);
+				close(pipefd[1]);
+			}
 			return r;
+		}
 		snprintf(jail, sizeof(jail), "--jail=%u:%u", (unsigned int)uid, (unsigned int)gid);
 	} else {
 		/* An ordinary user: the VMM's namespaces belong to a user
@@ -164,16 +176,26 @@ pid_t vmm_spawn(const struct airlock_paths *p, const struct vmm_files *f, unsign
 	{
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		if (null < 0)
-			return -errno;
-		map[0].fd = map[1].fd = null;
-		pid = spawn(&(struct spawn_opts){
-			.path = p->vmm, .argv = (char *const *)argv, .fds = map,
-			.nfds = nmap, .ns = ns,
-			/* If we die, it goes too; ^C on the user's terminal is
-			 * the guest command's to get (forwarded), not the VMM's. */
-			.death_sig = SIGKILL, .new_pgrp = true });
-		close(null);
+		if (null < 0) {
+			pid = -errno;
+		} else {
+			map[0].fd = map[1].fd = null;
+			pid = spawn(&(struct spawn_opts){
+				.path = p->vmm, .argv = (char *const *)argv, .fds = map,
+				.nfds = nmap, .ns = ns,
+				/* If we die, it goes too; ^C on the user's terminal
+				 * is the guest command's to get (forwarded), not the
+				 * VMM's. */
+				.death_sig = SIGKILL, .new_pgrp = true });
+			close(null);
+		}
+	}
+	if (done) {
+		/* Its end is the VMM's alone; ours reads its status. */
+		close(pipefd[1]);
+		if (pid < 0)
+			close(pipefd[0]);
+		*done = pid < 0 ? -1 : pipefd[0];
 	}
 	if (pid == -EPERM || pid == -EINVAL) {
 		say("cannot start the VMM in namespaces of its own: %s (%s)", strerror(-pid),
@@ -189,12 +211,33 @@ pid_t vmm_spawn(const struct airlock_paths *p, const struct vmm_files *f, unsign
 
 /* --- watching it ------------------------------------------------------ */
 
-void vmm_proc_adopt(struct vmm_proc *v, pid_t pid)
+void vmm_proc_adopt(struct vmm_proc *v, pid_t pid, int done)
 {
 	vmm_proc_forget(v);
 	v->pid = pid;
-	v->reaped = false;
+	v->done_fd = done;
 	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Its --done byte, if it has come: the VM has ended, with that status. An
+ * end of file without one: nothing more to learn there (its exit says). */
+static void take_done(struct vmm_proc *v)
+{
+	struct pollfd p = { .fd = v->done_fd, .events = POLLIN };
+	uint8_t b;
+	ssize_t n;
+
+	if (v->done_fd < 0 || poll(&p, 1, 0) <= 0)
+		return;
+	n = read(v->done_fd, &b, 1);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == 1) {
+		v->ended = true;
+		v->status = W_EXITCODE(b, 0);
+	}
+	close(v->done_fd);
+	v->done_fd = -1;
 }
 
 bool vmm_proc_alive(void *arg)
@@ -202,11 +245,14 @@ bool vmm_proc_alive(void *arg)
 	struct vmm_proc *v = arg;
 	pid_t r;
 
-	if (v->pid <= 0 || v->reaped)
+	if (v->pid <= 0 || v->ended)
+		return false;
+	take_done(v);
+	if (v->ended)
 		return false;
 	r = waitpid(v->pid, &v->status, WNOHANG);
 	if (r == v->pid || (r < 0 && errno == ECHILD)) {
-		v->reaped = true;
+		v->reaped = v->ended = true;
 		return false;
 	}
 	return true;
@@ -214,7 +260,8 @@ bool vmm_proc_alive(void *arg)
 
 bool vmm_proc_ended_within(const struct vmm_proc *v, int ms)
 {
-	struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = v->pidfd, .events = POLLIN },
+			       { .fd = v->done_fd, .events = POLLIN } };
 	int64_t end = clock_ms() + ms;
 
 	if (v->pidfd < 0)
@@ -222,13 +269,22 @@ bool vmm_proc_ended_within(const struct vmm_proc *v, int ms)
 	for (;;) {
 		int64_t left = end - clock_ms();
 
-		if (poll(&p, 1, left > 0 ? (int)left : 0) > 0)
-			return true;
+		/* Only looked at (another thread reads it): a byte there says
+		 * it ended; at its end of file without one, the pidfd tells. */
+		if (poll(p, 2, left > 0 ? (int)left : 0) > 0) {
+			int avail = 0;
+
+			if (p[0].revents)
+				return true;
+			if (p[1].revents && ioctl(p[1].fd, FIONREAD, &avail) == 0 && avail > 0)
+				return true;
+			if (p[1].revents)
+				p[1].fd = -1;
+		}
 		if (left <= 0)
 			return false;
 	}
 }
-
 bool vmm_proc_gone_within(struct vmm_proc *v, int ms)
 {
 	/* On its pidfd: at once when it ends, not at the next 5 ms. */
@@ -254,5 +310,7 @@ void vmm_proc_forget(struct vmm_proc *v)
 {
 	if (v->pidfd >= 0)
 		close(v->pidfd);
+	if (v->done_fd >= 0)
+		close(v->done_fd);
 	*v = (struct vmm_proc)VMM_PROC_NONE;
 }

@@ -555,6 +555,11 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void virtio_vsock_unlisten(struct virtio_vsock *v)
+{
+	close_fd(&v->listen_fd);
+}
+
 void virtio_vsock_exit(struct virtio_vsock *v)
 {
 	if (v->bufs)

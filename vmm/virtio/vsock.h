@@ -161,6 +161,10 @@ int virtio_vsock_setup(struct virtio_vsock *v, const struct guest_mem *gm,
 /* Release every socket, fd and buffer the device holds. */
 void virtio_vsock_exit(struct virtio_vsock *v);
 
+/* Closes the hybrid listener, once the VM has ended: the socket's path is
+ * free for the sandbox's next VM while this one is still being freed. */
+void virtio_vsock_unlisten(struct virtio_vsock *v);
+
 /* A host program connected: fd (non-blocking) is its accepted socket,
  * now owned by the device. What the listener does for each accept; unit
  * tests and fuzzers hand in one end of a socketpair. */
